@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * engine: runs a scenario — writers, collapsers, splitters and readers against one
+ * file — in epochs, and judges the file after each.
+ *
+ * A scenario only declares its role mix; the engine creates the file, gives every
+ * block one owner per epoch (owners rotate, so a block written by mmap in one epoch is
+ * written by write() or io_uring in the next), lets the roles race for the epoch, then
+ * quiesces them and checks: the THP contract (a range that MADV_COLLAPSE reported
+ * collapsed and nothing split since is one PMD-order folio, PMD-mapped unless a store
+ * through the mapping may have split the mapping), then every byte through read(), the
+ * mapping, a second mapping, and read() again after the page cache was evicted.
+ *
+ * Everything the roles share lives in one MAP_SHARED anonymous area, so roles may be
+ * threads or forked processes alike.
+ */
+#ifndef FTR_ENGINE_H
+#define FTR_ENGINE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "kmsg.h"
+#include "opts.h"
+#include "oplog.h"
+#include "oracle.h"
+#include "probe.h"
+#include "rng.h"
+
+struct ftr_scenario {
+	const char *writers;	/* "write=1,pwrite=1,pwritev2=1,uring=1,uring-fixed=1,mmap=2,direct=1,openw=2" */
+	const char *collapse;	/* "madvise" (default), "khugepaged", "none" */
+	const char *split;	/* "auto" (default): debugfs if writable, else punch, else pageout; or "none" */
+	const char *readers;	/* "read=1,map=1,map2=1" */
+	bool ro_mapping;	/* the test process holds only read-only fds and mappings */
+	unsigned file_pmds;	/* file size in PMDs, default 4 */
+	unsigned pause_us;	/* a writer pauses up to this long after each write (duty cycle) */
+};
+
+/* What the test harness hands to a test. */
+struct ftr_env {
+	const struct ftr_opts *opts;
+	struct ftr_caps caps;
+	const char *dir;
+	const char *fs;		/* label */
+	struct ftr_kmsg kmsg;
+	const char *name;	/* test name */
+	const char *kernel;	/* uname -r */
+};
+
+enum ftr_role_kind { FTR_R_WRITER, FTR_R_COLLAPSER, FTR_R_KHUGEPAGED, FTR_R_SPLITTER, FTR_R_READER };
+enum ftr_split_mode { FTR_SPLIT_NONE, FTR_SPLIT_DEBUGFS, FTR_SPLIT_PUNCH, FTR_SPLIT_PAGEOUT };
+enum ftr_read_mode { FTR_READ_READ, FTR_READ_MAP, FTR_READ_MAP2 };
+
+#define FTR_ERRNO_SLOTS 6	/* 0, EAGAIN, EBUSY, ENOMEM, EINVAL, other */
+
+/* Per-role counters, in shared memory; written by the role only. */
+struct ftr_role_stats {
+	uint64_t ops, bytes, overlaps, errors, checked_blocks, unchecked_blocks;
+	uint64_t res[FTR_ERRNO_SLOTS];
+	uint64_t busy_ns;
+	int32_t last_err;
+	int32_t in_op;		/* 1 while inside an operation (watchdog) */
+};
+
+/*
+ * "Did anything of kind X overlap my window?"  An operation brackets itself with
+ * ftr_seqc_begin/end; an observer takes ftr_seqc_read before its window (which says
+ * "busy" if one is in progress) and asks ftr_seqc_same after.  Begin raises active
+ * before seq, the observer reads seq before active: every interleaving is caught.
+ */
+struct ftr_seqc {
+	uint64_t seq;
+	int64_t active;
+};
+
+#define FTR_SEQC_BUSY UINT64_MAX
+
+static inline void ftr_seqc_begin(struct ftr_seqc *c)
+{
+	__atomic_add_fetch(&c->active, 1, __ATOMIC_SEQ_CST);
+	__atomic_add_fetch(&c->seq, 1, __ATOMIC_SEQ_CST);
+}
+
+static inline void ftr_seqc_end(struct ftr_seqc *c)
+{
+	__atomic_sub_fetch(&c->active, 1, __ATOMIC_SEQ_CST);
+}
+
+static inline uint64_t ftr_seqc_read(struct ftr_seqc *c)
+{
+	uint64_t s = __atomic_load_n(&c->seq, __ATOMIC_SEQ_CST);
+
+	return __atomic_load_n(&c->active, __ATOMIC_SEQ_CST) ? FTR_SEQC_BUSY : s;
+}
+
+static inline bool ftr_seqc_same(struct ftr_seqc *c, uint64_t snap)
+{
+	return snap != FTR_SEQC_BUSY && __atomic_load_n(&c->seq, __ATOMIC_SEQ_CST) == snap;
+}
+
+/* Per PMD: what may have split it, stored through it, or collapsed it, and when. */
+struct ftr_pmd_state {
+	struct ftr_seqc split;		/* splits, punches, O_DIRECT, opens for write */
+	struct ftr_seqc store;		/* stores through the mapping */
+	struct ftr_seqc collapse;	/* MADV_COLLAPSE calls */
+	uint64_t ok_split;		/* split.seq + 1 as of a collapse that returned 0 */
+	uint64_t ok_store;		/* store.seq as of that collapse */
+};
+
+enum ftr_phase { FTR_PH_SETUP, FTR_PH_RUN, FTR_PH_QUIESCE, FTR_PH_STOP };
+
+struct ftr_shared {
+	uint32_t epoch, phase, acks;
+	uint32_t seg_shift;	/* this epoch's segment boundary offset */
+	uint32_t fatal;		/* a role saw wrong data or a hard error */
+	struct ftr_bad fatal_bad;	/* first bad block a racing reader saw */
+	uint32_t fatal_role;
+	uint64_t fatal_off;
+	char fatal_msg[200];
+};
+
+struct ftr_engine;
+
+struct ftr_role {
+	int id;
+	enum ftr_role_kind kind;
+	unsigned mode;		/* writer: enum ftr_path; reader: ftr_read_mode; splitter: ftr_split_mode */
+	bool process;
+	char name[32];
+	struct ftr_engine *eng;
+	struct ftr_rng rng;
+	struct ftr_oplog *log;
+	struct ftr_role_stats *st;
+	pthread_t thread;
+	pid_t pid;
+	uint32_t epoch;
+	uint32_t *segs;		/* segments this role owns this epoch */
+	uint32_t nsegs;
+	void *priv;		/* path-specific state: fds, rings, buffers */
+};
+
+#define FTR_MAX_ROLES 48
+
+struct ftr_engine {
+	const struct ftr_scenario *sc;
+	struct ftr_env *env;
+	uint64_t seed;
+	size_t psz, pmd, size, seg;
+	uint32_t nblocks, npmds, nseg;
+	char path[4096];	/* the test file, absolute */
+	int fd;			/* the controller's fd (read-only with ro_mapping) */
+	char *map, *map2;	/* main mapping (collapse, stores), second mapping (readers) */
+	struct ftr_oracle oracle;
+	struct ftr_shared *sh;
+	struct ftr_pmd_state *pmds;
+	struct ftr_role roles[FTR_MAX_ROLES];
+	int nroles, nowners;
+	int owner_role[FTR_MAX_ROLES];	/* owner index -> role id */
+	enum ftr_split_mode split;
+	bool khugepaged;
+	void *shm;
+	size_t shm_len;
+	/* results */
+	uint64_t epochs, verified_bytes, verify_ns, evicted_epochs, resident_after_evict;
+	uint64_t thp_checked, thp_pmd_mapped_checked;
+	bool data_bad, thp_bad;
+	char thp_msg[256];
+};
+
+/* Runs the scenario and prints its KTAP subtests (data, collapse, kernel). */
+void ftr_engine_run(const struct ftr_scenario *sc, struct ftr_env *env);
+
+/* roles.c: one operation of a role; 0, or -errno for a hard failure. */
+int ftr_role_setup(struct ftr_role *r);
+int ftr_role_op(struct ftr_role *r);
+void ftr_role_teardown(struct ftr_role *r);
+/* Whether a writer path can run here; fills why when not. */
+bool ftr_path_usable(struct ftr_engine *e, unsigned path, char *why, size_t len);
+
+/* engine.c helpers the roles use. */
+void ftr_role_epoch_segments(struct ftr_role *r);
+void ftr_seg_range(const struct ftr_engine *e, uint32_t seg, uint32_t *first, uint32_t *n);
+/* A role saw wrong data (bad != NULL) or a hard error: the first one is reported. */
+void ftr_fatal(struct ftr_role *r, const struct ftr_bad *bad, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void ftr_role_log(struct ftr_role *r, enum ftr_op op, uint64_t t0, uint64_t off, uint32_t len,
+		  uint32_t gen, int res);
+int ftr_errno_slot(int err);
+extern const char *const ftr_errno_slot_names[FTR_ERRNO_SLOTS];
+
+/* report.c */
+void ftr_report_bad(struct ftr_engine *e, const char *how, const struct ftr_bad *bad,
+		    uint32_t nbad, uint32_t shown);
+void ftr_report_thp_range(struct ftr_engine *e, uint32_t pmd);
+void ftr_report_replay(struct ftr_engine *e);
+void ftr_report_summary(struct ftr_engine *e);
+
+/* verify.c */
+bool ftr_verify_epoch(struct ftr_engine *e);
+void ftr_inject(struct ftr_engine *e);
+void ftr_results(struct ftr_engine *e);
+
+#endif

@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <pthread.h>
+#include <stdio.h>
+
+#include "ktap.h"
+
+static pthread_mutex_t ktap_lock = PTHREAD_MUTEX_INITIALIZER;
+static int ktap_nr, ktap_pass, ktap_fail, ktap_skip;
+
+void ftr_ktap_plan(int nr_tests)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	printf("TAP version 13\n1..%d\n", nr_tests);
+}
+
+void ftr_vdiag(const char *fmt, va_list ap)
+{
+	pthread_mutex_lock(&ktap_lock);
+	fputs("# ", stdout);
+	vprintf(fmt, ap);
+	fputc('\n', stdout);
+	fflush(stdout);
+	pthread_mutex_unlock(&ktap_lock);
+}
+
+void ftr_diag(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	ftr_vdiag(fmt, ap);
+	va_end(ap);
+}
+
+void ftr_ktap_result(enum ftr_result r, const char *name, const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&ktap_lock);
+	ktap_nr++;
+	printf("%s %d %s", r == FTR_FAIL ? "not ok" : "ok", ktap_nr, name);
+	if (r == FTR_SKIP)
+		fputs(" # SKIP", stdout);
+	if (fmt && *fmt) {
+		fputs(r == FTR_SKIP ? " " : " # ", stdout);
+		va_start(ap, fmt);
+		vprintf(fmt, ap);
+		va_end(ap);
+	}
+	fputc('\n', stdout);
+	fflush(stdout);
+	if (r == FTR_PASS)
+		ktap_pass++;
+	else if (r == FTR_FAIL)
+		ktap_fail++;
+	else
+		ktap_skip++;
+	pthread_mutex_unlock(&ktap_lock);
+}
+
+int ftr_ktap_exit_code(void)
+{
+	int code;
+
+	pthread_mutex_lock(&ktap_lock);
+	if (ktap_fail)
+		code = FTR_EXIT_FAIL;
+	else if (ktap_pass)
+		code = FTR_EXIT_PASS;
+	else
+		code = FTR_EXIT_SKIP;
+	pthread_mutex_unlock(&ktap_lock);
+	return code;
+}

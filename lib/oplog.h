@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * oplog: what each role did recently, for the failure report.
+ *
+ * One ring buffer per role in shared memory (forked writers log too), written only by
+ * its role and read by the controller after the roles quiesced, so no entry is read
+ * while it is written.  A failure report asks which operations touched a bad offset.
+ */
+#ifndef FTR_OPLOG_H
+#define FTR_OPLOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum ftr_op {
+	FTR_OP_WRITE,		/* a writer path wrote [off, off+len) */
+	FTR_OP_COLLAPSE,	/* MADV_COLLAPSE of the PMD at off; res = 0 or errno */
+	FTR_OP_KHUGEPAGED,	/* a khugepaged full scan completed */
+	FTR_OP_SPLIT,		/* debugfs split_huge_pages of [off, off+len) */
+	FTR_OP_PUNCH,		/* punch hole (then rewrite) of [off, off+len) */
+	FTR_OP_PAGEOUT,		/* MADV_PAGEOUT of [off, off+len) */
+	FTR_OP_READ,		/* a verifying reader read [off, off+len) */
+	FTR_OP_NR
+};
+
+extern const char *const ftr_op_names[FTR_OP_NR];
+
+struct ftr_op_entry {
+	uint64_t t0, t1;	/* ns since the run started: issue and completion */
+	uint64_t off;
+	uint32_t len;
+	uint32_t gen;		/* first block's generation for writes */
+	int32_t res;		/* 0 or errno */
+	uint16_t epoch;
+	uint8_t op;
+	uint8_t path;		/* enum ftr_path of writes */
+};
+
+struct ftr_oplog {
+	uint64_t head;		/* entries ever added */
+	uint32_t cap;
+	uint32_t role;
+	struct ftr_op_entry e[];
+};
+
+size_t ftr_oplog_size(uint32_t cap);
+void ftr_oplog_init(struct ftr_oplog *l, uint32_t cap, uint32_t role);
+void ftr_oplog_add(struct ftr_oplog *l, const struct ftr_op_entry *e);
+uint64_t ftr_now_ns(void);	/* since ftr_now_reset() */
+void ftr_now_reset(void);
+
+struct ftr_op_hit {
+	uint32_t role;
+	struct ftr_op_entry e;
+};
+
+/* The max most recent entries of all logs overlapping [off, off+len), oldest first. */
+int ftr_oplog_find(struct ftr_oplog *const *logs, int nlogs, uint64_t off, uint64_t len,
+		   struct ftr_op_hit *hits, int max);
+/* One line: "t=1.234567s role 3 mmap write off=0x1000 len=512 gen=7 res=0" */
+void ftr_op_format(const struct ftr_op_hit *h, const char *role_name, char *buf, size_t len);
+/* Writes every entry of every log, ordered by time, as text (--record). */
+int ftr_oplog_dump(struct ftr_oplog *const *logs, int nlogs, const char *const *role_names,
+		   FILE *f);
+
+#endif

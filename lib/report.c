@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * What a failure report says: where (file, offset), what was expected and found,
+ * decoded, which operations touched it recently, the THP state there, the kernel log,
+ * and one command line that replays the run.  Also the run's counters and the KTAP
+ * verdicts of the data and collapse subtests.
+ */
+#include <stdio.h>
+#include <unistd.h>
+#include <string.h>
+
+#include "engine.h"
+#include "ktap.h"
+#include "thp.h"
+
+#define HITS 12
+
+static void hex_line(const char *tag, const uint8_t *p, unsigned off)
+{
+	char buf[128];
+	size_t o = 0;
+
+	for (unsigned i = 0; i < 16; i++)
+		o += snprintf(buf + o, sizeof(buf) - o, "%02x%s", p[off + i], i == 7 ? "  " : " ");
+	ftr_diag("    %s +%03x: %s", tag, off, buf);
+}
+
+static void report_one(struct ftr_engine *e, const struct ftr_bad *b)
+{
+	uint64_t off = (uint64_t)b->block * FTR_BLOCK, want = b->want;
+	const struct ftr_found *f = &b->found;
+	struct ftr_op_hit hits[HITS];
+	struct ftr_oplog *logs[FTR_MAX_ROLES];
+	uint8_t exp[FTR_BLOCK], got[FTR_BLOCK];
+	unsigned at = b->first_byte & ~15u;
+	char line[256];
+	int n;
+
+	ftr_diag("block %u at offset %#llx (+%u): class %s, %u of %d bytes differ from byte %u",
+		 b->block, (unsigned long long)off, FTR_BLOCK, ftr_class_name(b->cls), b->nr_bytes,
+		 FTR_BLOCK, b->first_byte);
+	ftr_diag("  expected: gen %u by %s%s", ftr_ver_gen(want), ftr_path_names[ftr_ver_path(want)],
+		 b->oldest != want ? " (or anything back to" : "");
+	if (b->oldest != want)
+		ftr_diag("            gen %u by %s, the versions a racing read may see)",
+			 ftr_ver_gen(b->oldest), ftr_path_names[ftr_ver_path(b->oldest)]);
+	if (f->stamp_valid)
+		ftr_diag("  found:    stamp of file %u block %u gen %u by %s%s", f->file_id, f->block,
+			 f->gen, f->path < FTR_P_NR ? ftr_path_names[f->path] : "?",
+			 f->seed != e->seed ? " (from another seed)" : "");
+	else
+		ftr_diag("  found:    no valid stamp header");
+	ftr_stamp(&e->oracle, exp, b->block, ftr_ver_gen(want), ftr_ver_path(want));
+	if (pread(e->fd, got, FTR_BLOCK, off) == FTR_BLOCK && at < FTR_BLOCK) {
+		hex_line("want", exp, at);
+		hex_line("file", got, at);
+	}
+	for (int i = 0; i < e->nroles; i++)
+		logs[i] = e->roles[i].log;
+	n = ftr_oplog_find(logs, e->nroles, off, FTR_BLOCK, hits, HITS);
+	ftr_diag("  recent operations on this block and its PMD (oldest first):");
+	for (int i = 0; i < n; i++) {
+		ftr_op_format(&hits[i], e->roles[hits[i].role].name, line, sizeof(line));
+		ftr_diag("    %s", line);
+	}
+	ftr_report_thp_range(e, off / e->pmd);
+}
+
+void ftr_report_bad(struct ftr_engine *e, const char *how, const struct ftr_bad *bad,
+		    uint32_t nbad, uint32_t shown)
+{
+	uint32_t classes[FTR_GARBAGE + 1] = { 0 };
+
+	ftr_diag("WRONG DATA on %s (%s) in %s, seen through %s after epoch %llu:", e->env->fs,
+		 e->env->caps.fstype, e->path, how, (unsigned long long)e->epochs);
+	for (uint32_t i = 0; i < shown; i++) {
+		classes[bad[i].cls]++;
+		if (i < 4)
+			report_one(e, &bad[i]);
+	}
+	if (nbad > 4)
+		ftr_diag("... and %u more bad blocks", nbad - 4);
+	for (int c = FTR_LOST; c <= FTR_GARBAGE; c++)
+		if (classes[c])
+			ftr_diag("oracle: class=%s blocks=%u", ftr_class_name(c), classes[c]);
+}
+
+void ftr_report_thp_range(struct ftr_engine *e, uint32_t pmd)
+{
+	struct ftr_folio_run runs[32];
+	struct ftr_pmd_state *s = &e->pmds[pmd];
+	struct ftr_smaps sm;
+	char str[512] = "unavailable";
+	int n = ftr_folio_scan(e->map + (size_t)pmd * e->pmd, e->pmd, runs, 32);
+
+	if (n > 0)
+		ftr_folio_runs_str(runs, n, str, sizeof(str));
+	ftr_diag("  THP state of PMD %u [%#zx, %#zx): pages:order %s", pmd, pmd * e->pmd,
+		 (pmd + 1) * e->pmd, str);
+	if (!ftr_smaps_read(0, (unsigned long)e->map, &sm))
+		ftr_diag("  mapping: Rss %lu kB, FilePmdMapped %lu kB, ShmemPmdMapped %lu kB", sm.rss_kb,
+			 sm.file_pmd_kb, sm.shmem_pmd_kb);
+	ftr_diag("  PMD %u: splits begun %llu, collapses begun %llu, collapsed and untouched since: %s",
+		 pmd, (unsigned long long)s->split.seq, (unsigned long long)s->collapse.seq,
+		 s->ok_split == s->split.seq + 1 ? "yes" : "no");
+}
+
+void ftr_report_replay(struct ftr_engine *e)
+{
+	const struct ftr_opts *o = e->env->opts;
+
+	ftr_diag("seed %llu, kernel %s", (unsigned long long)e->seed, e->env->kernel);
+	ftr_diag("replay: %s%s --seed %llu", o->prog, o->cmdline, (unsigned long long)e->seed);
+}
+
+void ftr_report_summary(struct ftr_engine *e)
+{
+	uint64_t by_path[FTR_P_NR][3] = { { 0 } };
+
+	for (int i = 0; i < e->nroles; i++) {
+		struct ftr_role *r = &e->roles[i];
+		struct ftr_role_stats *st = r->st;
+		char res[160] = "";
+		size_t o = 0;
+
+		for (int k = 0; k < FTR_ERRNO_SLOTS; k++)
+			if (st->res[k])
+				o += snprintf(res + o, sizeof(res) - o, " %s=%llu", ftr_errno_slot_names[k],
+					      (unsigned long long)st->res[k]);
+		if (r->kind == FTR_R_WRITER) {
+			by_path[r->mode][0] += st->ops;
+			by_path[r->mode][1] += st->bytes;
+			by_path[r->mode][2] += st->overlaps;
+			ftr_diag("%-20s %8llu writes %8.1f MiB, %llu overlapped a collapse of their PMD",
+				 r->name, (unsigned long long)st->ops, st->bytes / 1048576.0,
+				 (unsigned long long)st->overlaps);
+		} else if (r->kind == FTR_R_READER) {
+			ftr_diag("%-20s %8llu reads, %llu blocks checked while racing (%llu moved too fast to check)",
+				 r->name, (unsigned long long)st->ops, (unsigned long long)st->checked_blocks,
+				 (unsigned long long)st->unchecked_blocks);
+		} else {
+			ftr_diag("%-20s %8llu ops:%s", r->name, (unsigned long long)st->ops, res);
+		}
+	}
+	ftr_diag("epochs verified %llu (evicted and re-read %llu, pages still resident after eviction %llu); "
+		 "oracle %.2f GiB/s over %.1f MiB", (unsigned long long)e->epochs,
+		 (unsigned long long)e->evicted_epochs, (unsigned long long)e->resident_after_evict,
+		 e->verify_ns ? e->verified_bytes / (e->verify_ns / 1e9) / (1 << 30) : 0.0,
+		 e->verified_bytes / 1048576.0);
+}
+
+static uint64_t collapses(struct ftr_engine *e, uint64_t *attempts, const struct ftr_role **who)
+{
+	uint64_t ok = 0;
+
+	*attempts = 0;
+	*who = NULL;
+	for (int i = 0; i < e->nroles; i++) {
+		const struct ftr_role *r = &e->roles[i];
+
+		if (r->kind != FTR_R_COLLAPSER && r->kind != FTR_R_KHUGEPAGED)
+			continue;
+		*who = r;
+		ok += r->st->res[0];
+		*attempts += r->st->ops;
+	}
+	return ok;
+}
+
+void ftr_results(struct ftr_engine *e)
+{
+	const struct ftr_cap *cap = e->sc->ro_mapping ? &e->env->caps.collapse_ro : &e->env->caps.collapse_rw;
+	const struct ftr_role *who;
+	uint64_t attempts, ok = collapses(e, &attempts, &who);
+
+	ftr_report_summary(e);
+	if (e->data_bad) {
+		ftr_report_replay(e);
+		ftr_ktap_result(FTR_FAIL, "data", "wrong data (report above)");
+	} else {
+		ftr_ktap_result(FTR_PASS, "data", NULL);
+	}
+	if (!who) {
+		ftr_ktap_result(FTR_SKIP, "collapse", "the scenario does not collapse");
+	} else if (e->thp_bad) {
+		ftr_diag("THP CONTRACT BROKEN: %s", e->thp_msg);
+		ftr_report_replay(e);
+		ftr_ktap_result(FTR_FAIL, "collapse", "THP state contradicts MADV_COLLAPSE");
+	} else if (!ok && !cap->ok) {
+		ftr_ktap_result(FTR_SKIP, "collapse", "%s (%llu attempts, last error %s)", cap->why,
+				(unsigned long long)attempts, strerror(who->st->last_err));
+	} else if (!ok) {
+		ftr_ktap_result(FTR_SKIP, "collapse", "not exercised: 0 of %llu collapses succeeded (last error %s)",
+				(unsigned long long)attempts, strerror(who->st->last_err));
+	} else {
+		ftr_diag("collapse: %llu of %llu succeeded; THP contract checked on %llu PMDs (%llu PMD-mapped)",
+			 (unsigned long long)ok, (unsigned long long)attempts,
+			 (unsigned long long)e->thp_checked, (unsigned long long)e->thp_pmd_mapped_checked);
+		ftr_ktap_result(FTR_PASS, "collapse", NULL);
+	}
+}

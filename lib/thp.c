@@ -1,0 +1,245 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "knob.h"
+#include "ktap.h"
+#include "probe.h"
+#include "thp.h"
+
+int ftr_smaps_parse(FILE *f, unsigned long addr, struct ftr_smaps *out)
+{
+	char line[512];
+	int in = 0;
+
+	memset(out, 0, sizeof(*out));
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long s, e, kb;
+
+		/* A VMA header is "start-end perms ..."; field lines are "Name:  N kB". */
+		if (sscanf(line, "%lx-%lx ", &s, &e) == 2 && strchr(line, ' ') > strchr(line, '-')) {
+			if (in)
+				return 0;
+			in = addr >= s && addr < e;
+			out->start = s;
+			out->end = e;
+			continue;
+		}
+		if (!in)
+			continue;
+		if (sscanf(line, "Rss: %lu kB", &kb) == 1)
+			out->rss_kb = kb;
+		else if (sscanf(line, "FilePmdMapped: %lu kB", &kb) == 1)
+			out->file_pmd_kb = kb;
+		else if (sscanf(line, "ShmemPmdMapped: %lu kB", &kb) == 1)
+			out->shmem_pmd_kb = kb;
+		else if (sscanf(line, "AnonHugePages: %lu kB", &kb) == 1)
+			out->anon_huge_kb = kb;
+	}
+	if (in)
+		return 0;
+	memset(out, 0, sizeof(*out));
+	return -ENOENT;
+}
+
+int ftr_smaps_read(pid_t pid, unsigned long addr, struct ftr_smaps *out)
+{
+	char path[64];
+	FILE *f;
+	int ret;
+
+	snprintf(path, sizeof(path), "/proc/%d/smaps", pid ? pid : getpid());
+	f = fopen(path, "r");
+	if (!f)
+		return -errno;
+	ret = ftr_smaps_parse(f, addr, out);
+	fclose(f);
+	return ret;
+}
+
+int ftr_folio_runs(const uint64_t *pagemap, const uint64_t *kpf, unsigned long nr_pages,
+		   struct ftr_folio_run *runs, int max_runs)
+{
+	unsigned long i = 0;
+	int n = 0;
+
+	while (i < nr_pages && n < max_runs) {
+		struct ftr_folio_run *r = &runs[n++];
+		uint64_t pfn = pagemap[i] & FTR_PM_PFN_MASK;
+		unsigned long j = i + 1;
+
+		r->first = i;
+		r->kpf = 0;
+		if (!(pagemap[i] & FTR_PM_PRESENT) || !pfn) {
+			r->order = (pagemap[i] & FTR_PM_PRESENT) ? -2 : -1;
+			while (j < nr_pages && (pagemap[j] & FTR_PM_PRESENT) == (pagemap[i] & FTR_PM_PRESENT) &&
+			       !(pagemap[j] & FTR_PM_PFN_MASK) == !pfn)
+				j++;
+			r->nr = j - i;
+			i = j;
+			continue;
+		}
+		r->kpf = kpf[i];
+		r->order = 0;
+		if (kpf[i] & (1ULL << FTR_KPF_COMPOUND_HEAD) || kpf[i] & (1ULL << FTR_KPF_COMPOUND_TAIL)) {
+			/* Extend over tails at consecutive PFNs; a tail that starts the range is
+			 * part of a folio whose head lies before it. */
+			while (j < nr_pages && (pagemap[j] & FTR_PM_PRESENT) &&
+			       (pagemap[j] & FTR_PM_PFN_MASK) == pfn + (j - i) &&
+			       (kpf[j] & (1ULL << FTR_KPF_COMPOUND_TAIL)))
+				j++;
+			/* The folio's size is the largest power of two at which the head PFN is
+			 * aligned and that the run covers: enough to tell PMD order from smaller. */
+			if (kpf[i] & (1ULL << FTR_KPF_COMPOUND_HEAD)) {
+				int o = 1;
+
+				while ((1UL << o) <= j - i && !(pfn & ((1UL << o) - 1)))
+					o++;
+				r->order = o - 1;
+			} else {
+				r->order = -3;	/* tail without its head in the range */
+			}
+		}
+		r->nr = j - i;
+		i = j;
+	}
+	return n;
+}
+
+int ftr_folio_scan(void *addr, size_t len, struct ftr_folio_run *runs, int max_runs)
+{
+	long psz = sysconf(_SC_PAGESIZE);
+	unsigned long nr = len / psz, i;
+	uint64_t *pm = calloc(nr, sizeof(*pm)), *kpf = calloc(nr, sizeof(*kpf));
+	int pfd = -1, kfd = -1, ret = -ENOMEM;
+
+	if (!pm || !kpf)
+		goto out;
+	pfd = open("/proc/self/pagemap", O_RDONLY);
+	kfd = open("/proc/kpageflags", O_RDONLY);
+	if (pfd < 0 || kfd < 0) {
+		ret = -errno;
+		goto out;
+	}
+	if (pread(pfd, pm, nr * sizeof(*pm), (unsigned long)addr / psz * sizeof(*pm)) !=
+	    (ssize_t)(nr * sizeof(*pm))) {
+		ret = -EIO;
+		goto out;
+	}
+	for (i = 0; i < nr; i++) {
+		uint64_t pfn = pm[i] & FTR_PM_PFN_MASK;
+
+		if ((pm[i] & FTR_PM_PRESENT) && pfn &&
+		    pread(kfd, &kpf[i], sizeof(kpf[i]), pfn * sizeof(kpf[i])) != sizeof(kpf[i]))
+			kpf[i] = 0;
+	}
+	ret = ftr_folio_runs(pm, kpf, nr, runs, max_runs);
+out:
+	if (pfd >= 0)
+		close(pfd);
+	if (kfd >= 0)
+		close(kfd);
+	free(pm);
+	free(kpf);
+	return ret;
+}
+
+int ftr_folio_max_order(void *addr, size_t len)
+{
+	struct ftr_folio_run runs[1024];
+	int n = ftr_folio_scan(addr, len, runs, 1024), i, max = -1;
+
+	for (i = 0; i < n; i++)
+		if (runs[i].order > max)
+			max = runs[i].order;
+	return max;
+}
+
+void ftr_folio_runs_str(const struct ftr_folio_run *runs, int nr, char *buf, size_t len)
+{
+	size_t off = 0;
+	int i;
+
+	buf[0] = '\0';
+	for (i = 0; i < nr && off < len; i++) {
+		const struct ftr_folio_run *r = &runs[i];
+		char o[16];
+
+		if (r->order >= 0)
+			snprintf(o, sizeof(o), "o%d", r->order);
+		else
+			snprintf(o, sizeof(o), "%s", r->order == -1 ? "-" : r->order == -2 ? "?" : "t");
+		off += snprintf(buf + off, len - off, "%s%lu-%lu:%s%s", i ? " " : "", r->first,
+				r->first + r->nr - 1, o,
+				r->kpf & (1ULL << FTR_KPF_DIRTY) ? "d" : "");
+	}
+}
+
+static void counters_add(struct ftr_counters *c, const char *name, uint64_t v)
+{
+	if (c->nr == FTR_COUNTERS_MAX)
+		return;
+	snprintf(c->name[c->nr], sizeof(c->name[0]), "%.47s", name);
+	c->val[c->nr++] = v;
+}
+
+void ftr_counters_read(struct ftr_counters *c)
+{
+	char path[512], dir[128], line[128], name[64];
+	unsigned long v;
+	struct dirent *de;
+	FILE *f;
+	DIR *d;
+
+	c->nr = 0;
+	f = fopen("/proc/vmstat", "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "thp_", 4) && sscanf(line, "%47s %lu", name, &v) == 2)
+			counters_add(c, name, v);
+	if (f)
+		fclose(f);
+
+	snprintf(dir, sizeof(dir), FTR_THP_SYSFS "/hugepages-%lukB/stats", ftr_pmd_size() >> 10);
+	d = opendir(ftr_knob_path(dir, path, sizeof(path)));
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%.200s", dir, de->d_name);
+		snprintf(name, sizeof(name), "pmd_%.40s", de->d_name);
+		if (!ftr_knob_read_ul(path, &v))
+			counters_add(c, name, v);
+	}
+	if (d)
+		closedir(d);
+}
+
+uint64_t ftr_counter(const struct ftr_counters *c, const char *name)
+{
+	int i;
+
+	for (i = 0; i < c->nr; i++)
+		if (!strcmp(c->name[i], name))
+			return c->val[i];
+	return 0;
+}
+
+void ftr_counters_diff(const struct ftr_counters *before, const struct ftr_counters *after)
+{
+	char buf[1024];
+	size_t off = 0;
+	int i;
+
+	buf[0] = '\0';
+	for (i = 0; i < after->nr; i++) {
+		uint64_t b = ftr_counter(before, after->name[i]);
+
+		if (after->val[i] != b && off < sizeof(buf))
+			off += snprintf(buf + off, sizeof(buf) - off, " %s=%+lld", after->name[i],
+					(long long)(after->val[i] - b));
+	}
+	ftr_diag("kernel counters:%s", off ? buf : " (no thp counter changed)");
+}

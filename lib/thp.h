@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * thp: what the kernel says about huge pages in a range.
+ *
+ * Three views, each from a different kernel interface, because each can be wrong on
+ * its own: smaps (how a VMA is mapped: FilePmdMapped/ShmemPmdMapped), pagemap +
+ * /proc/kpageflags (which folio, of which order, backs each page), and counters
+ * (/proc/vmstat thp_* and hugepages-<PMD>kB/stats) whose deltas tell what happened
+ * during a run.  Parsers take FILE * or arrays so unit tests can feed recorded fixtures.
+ */
+#ifndef FTR_THP_H
+#define FTR_THP_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+struct ftr_smaps {
+	unsigned long start, end;	/* the VMA that contains the address */
+	unsigned long rss_kb, file_pmd_kb, shmem_pmd_kb, anon_huge_kb;
+};
+
+/* 0 and *out filled when a VMA of f contains addr, -ENOENT otherwise. */
+int ftr_smaps_parse(FILE *f, unsigned long addr, struct ftr_smaps *out);
+int ftr_smaps_read(pid_t pid, unsigned long addr, struct ftr_smaps *out);
+
+#define FTR_KPF_DIRTY		4
+#define FTR_KPF_WRITEBACK	8
+#define FTR_KPF_MMAP		11
+#define FTR_KPF_COMPOUND_HEAD	15
+#define FTR_KPF_COMPOUND_TAIL	16
+#define FTR_KPF_THP		22
+
+#define FTR_PM_PRESENT		(1ULL << 63)
+#define FTR_PM_PFN_MASK		((1ULL << 55) - 1)
+
+/* A run of pages backed by one folio (or one unmapped stretch: order -1). */
+struct ftr_folio_run {
+	unsigned long first;	/* page index in the range */
+	unsigned long nr;	/* pages of the range in this run */
+	int order;		/* folio order; -1: not present; -2: pfn hidden (no root) */
+	uint64_t kpf;		/* kpageflags of the first page */
+};
+
+/*
+ * Groups pages into folio runs from their pagemap entries and kpageflags: a head page
+ * followed by its tails at consecutive PFNs forms one run; the order is that of the
+ * whole folio (from the head's PFN alignment and the count of tails the range shows,
+ * clipped by the range).  Returns the number of runs written, at most max_runs.
+ */
+int ftr_folio_runs(const uint64_t *pagemap, const uint64_t *kpf, unsigned long nr_pages,
+		   struct ftr_folio_run *runs, int max_runs);
+/* Reads /proc/self/pagemap and /proc/kpageflags for [addr, addr+len) and groups them. */
+int ftr_folio_scan(void *addr, size_t len, struct ftr_folio_run *runs, int max_runs);
+/* Largest folio order that backs any page of [addr, addr+len); -1 if none present. */
+int ftr_folio_max_order(void *addr, size_t len);
+/* Formats runs compactly, e.g. "0-511:o9 512-515:o0 516-1023:-" */
+void ftr_folio_runs_str(const struct ftr_folio_run *runs, int nr, char *buf, size_t len);
+
+#define FTR_COUNTERS_MAX 96
+struct ftr_counters {
+	int nr;
+	char name[FTR_COUNTERS_MAX][48];
+	uint64_t val[FTR_COUNTERS_MAX];
+};
+
+/* thp_* lines of /proc/vmstat and the PMD-size hugepages-*kB/stats files. */
+void ftr_counters_read(struct ftr_counters *c);
+/* Value of a counter, 0 when absent. */
+uint64_t ftr_counter(const struct ftr_counters *c, const char *name);
+/* Prints "name +delta" for every counter that changed, as diagnostics. */
+void ftr_counters_diff(const struct ftr_counters *before, const struct ftr_counters *after);
+
+#endif
