@@ -55,9 +55,13 @@ struct ftr_op_hit {
 	struct ftr_op_entry e;
 };
 
-/* The max most recent entries of all logs overlapping [off, off+len), oldest first. */
+#define FTR_OPS_ALL (~0u)
+#define FTR_OPS_DATA ((1u << FTR_OP_WRITE) | (1u << FTR_OP_PUNCH) | (1u << FTR_OP_READ))
+
+/* The max most recent entries whose op is in op_mask (bits 1 << enum ftr_op) and that
+ * overlap [off, off+len), over all logs, oldest first. */
 int ftr_oplog_find(struct ftr_oplog *const *logs, int nlogs, uint64_t off, uint64_t len,
-		   struct ftr_op_hit *hits, int max);
+		   unsigned op_mask, struct ftr_op_hit *hits, int max);
 /* One line: "t=1.234567s role 3 mmap write off=0x1000 len=512 gen=7 res=0" */
 void ftr_op_format(const struct ftr_op_hit *h, const char *role_name, char *buf, size_t len);
 /* Writes every entry of every log, ordered by time, as text (--record). */

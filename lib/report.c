@@ -57,8 +57,14 @@ static void report_one(struct ftr_engine *e, const struct ftr_bad *b)
 	}
 	for (int i = 0; i < e->nroles; i++)
 		logs[i] = e->roles[i].log;
-	n = ftr_oplog_find(logs, e->nroles, off, FTR_BLOCK, hits, HITS);
-	ftr_diag("  recent operations on this block and its PMD (oldest first):");
+	n = ftr_oplog_find(logs, e->nroles, off, FTR_BLOCK, FTR_OPS_DATA, hits, HITS);
+	ftr_diag("  recent writes, punches and racing reads of this block (oldest first):");
+	for (int i = 0; i < n; i++) {
+		ftr_op_format(&hits[i], e->roles[hits[i].role].name, line, sizeof(line));
+		ftr_diag("    %s", line);
+	}
+	n = ftr_oplog_find(logs, e->nroles, off, FTR_BLOCK, FTR_OPS_ALL & ~FTR_OPS_DATA, hits, HITS / 2);
+	ftr_diag("  recent collapses and splits of its PMD:");
 	for (int i = 0; i < n; i++) {
 		ftr_op_format(&hits[i], e->roles[hits[i].role].name, line, sizeof(line));
 		ftr_diag("    %s", line);
@@ -138,6 +144,9 @@ void ftr_report_summary(struct ftr_engine *e)
 			ftr_diag("%-20s %8llu reads, %llu blocks checked while racing (%llu moved too fast to check)",
 				 r->name, (unsigned long long)st->ops, (unsigned long long)st->checked_blocks,
 				 (unsigned long long)st->unchecked_blocks);
+		} else if (r->kind == FTR_R_COLLAPSER) {
+			ftr_diag("%-20s %8llu ops:%s, %.0f us per call", r->name,
+				 (unsigned long long)st->ops, res, st->ops ? st->busy_ns / 1e3 / st->ops : 0.0);
 		} else {
 			ftr_diag("%-20s %8llu ops:%s", r->name, (unsigned long long)st->ops, res);
 		}

@@ -427,6 +427,13 @@ static int collapser_op(struct ftr_role *r)
 	}
 	pmd = p->perm[p->perm_pos++];
 	s = &e->pmds[pmd];
+	/* Collapsed and untouched since: MADV_COLLAPSE would return 0 without doing a
+	 * thing, and burn the CPU the writers need. */
+	if (ld(&s->ok_split) == ld(&s->split.seq) + 1 &&
+	    (e->env->caps.is_shmem || ftr_seqc_same(&s->store, ld(&s->ok_store)))) {
+		pause_us(r, 100);
+		return 0;
+	}
 	st0 = ftr_seqc_read(&s->store);
 	s0 = ftr_seqc_read(&s->split);
 	ftr_seqc_begin(&s->collapse);
@@ -448,11 +455,45 @@ static int collapser_op(struct ftr_role *r)
 	return 0;
 }
 
+/* A PMD that is collapsed now, if any: splitting anything else is wasted effort. */
+static uint32_t pick_collapsed_pmd(struct ftr_role *r)
+{
+	struct ftr_engine *e = r->eng;
+	uint32_t start = ftr_rng_below(&r->rng, e->npmds);
+
+	for (uint32_t i = 0; i < e->npmds; i++) {
+		struct ftr_pmd_state *s = &e->pmds[(start + i) % e->npmds];
+
+		if (ld(&s->ok_split) == ld(&s->split.seq) + 1)
+			return (start + i) % e->npmds;
+	}
+	return start;
+}
+
+/* A whole page the punch splitter owns inside the given PMD. */
+static bool pick_page_in(struct ftr_role *r, uint32_t pmd, uint32_t *first)
+{
+	struct ftr_engine *e = r->eng;
+	uint32_t per_page = e->psz / FTR_BLOCK, per_pmd = e->pmd / FTR_BLOCK;
+
+	for (uint32_t i = 0, k = ftr_rng_below(&r->rng, r->nsegs + 1); i < r->nsegs; i++) {
+		uint32_t f, n, pf;
+
+		ftr_seg_range(e, r->segs[(k + i) % r->nsegs], &f, &n);
+		pf = (f + per_page - 1) / per_page * per_page;
+		if (pf + per_page <= f + n && pf / per_pmd == pmd) {
+			*first = pf;
+			return true;
+		}
+	}
+	return false;
+}
+
 static int splitter_op(struct ftr_role *r)
 {
 	struct role_priv *p = r->priv;
 	struct ftr_engine *e = r->eng;
-	uint32_t pmd = ftr_rng_below(&r->rng, e->npmds), seg, first, n;
+	uint32_t pmd = pick_collapsed_pmd(r), seg, first, n;
 	uint64_t t0 = ftr_now_ns(), off = (uint64_t)pmd * e->pmd, len = e->pmd;
 	enum ftr_op op = FTR_OP_SPLIT;
 	char cmd[4200];
@@ -473,7 +514,7 @@ static int splitter_op(struct ftr_role *r)
 		ftr_seqc_end(&e->pmds[pmd].split);
 		break;
 	case FTR_SPLIT_PUNCH:
-		if (!pick_extent(r, true, UINT32_MAX, &seg, &first, &n))
+		if (!pick_page_in(r, pmd, &first) && !pick_extent(r, true, UINT32_MAX, &seg, &first, &n))
 			return pause_us(r, 1000), 0;
 		op = FTR_OP_PUNCH;
 		off = (uint64_t)first * FTR_BLOCK;
@@ -504,8 +545,8 @@ static int splitter_op(struct ftr_role *r)
 	if (ret)
 		r->st->last_err = ret;
 	ftr_role_log(r, op, t0, off, len, 0, ret);
-	/* Let collapses happen in between: a split every few milliseconds. */
-	pause_us(r, 3000);
+	/* Let collapses happen in between. */
+	pause_us(r, 1000);
 	return 0;
 }
 
@@ -559,6 +600,7 @@ static int reader_op(struct ftr_role *r)
 	r->st->checked_blocks += n - unchecked;
 	r->st->unchecked_blocks += unchecked;
 	ftr_role_log(r, FTR_OP_READ, t0, off, len, 0, nbad);
+	pause_us(r, e->sc->pause_us);
 	if (nbad)
 		ftr_fatal(r, &bad, "%s saw %u bad blocks in [%#zx, %#zx) while racing", r->name, nbad,
 			  off, off + len);

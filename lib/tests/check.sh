@@ -1,0 +1,130 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# check.sh - the suite's own tests (`make check`, root).
+#
+# A test that cannot fail is a defect, so besides the unit tests this makes every
+# detector fire on purpose: each kind of data damage must be classified as its class,
+# the THP contract check, the kernel-log watch and the engine's hang watchdog must
+# fail a run, and the runner's timeout and cleanup are proven by runner_checks.sh.
+# Then a ThreadSanitizer build of the engine must race cleanly, and the --quick
+# profile runs every selftest on every scratch filesystem.
+#
+# Output: "ok N desc" / "not ok N desc" with "# " diagnostics; last line
+# "N passed, N failed".  Exit 0 only when everything passed.
+set -u -o pipefail
+
+HERE=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
+REPO=$(cd -- "$HERE/../.." && pwd -P)
+BUILD=${FTR_BUILD:-$REPO/build}
+ST=$BUILD/selftests
+export FTR_FIXTURES=$HERE/fixtures
+
+if ((EUID != 0)); then
+	echo "check.sh: needs root (MADV_COLLAPSE checks, kpageflags, mounts, THP knobs)" >&2
+	exit 4
+fi
+
+N=0 NFAIL=0
+ok() { N=$((N + 1)); echo "ok $N $*"; }
+nok() { N=$((N + 1)); NFAIL=$((NFAIL + 1)); echo "not ok $N $*"; }
+diag() { sed 's/^/# /'; }
+section() { echo "# ---- $* ----"; }
+
+# run_expect DESC RC PATTERN CMD...: CMD must exit with RC and print PATTERN (grep -E).
+run_expect() {
+	local desc=$1 want_rc=$2 pat=$3 out rc
+	shift 3
+	out=$(timeout 120 "$@" 2>&1)
+	rc=$?
+	if [[ $rc == "$want_rc" ]] && grep -Eq -- "$pat" <<<"$out"; then
+		ok "$desc"
+	else
+		echo "$out" | tail -n 40 | diag
+		nok "$desc (exit $rc, wanted $want_rc and /$pat/)"
+	fi
+}
+
+section "unit tests of lib"
+for t in "$BUILD"/lib/tests/unit_*; do
+	[[ -x $t ]] || continue
+	out=$("$t" 2>&1)
+	rc=$?
+	grep -E '^not ok' <<<"$out" | diag
+	if ((rc == 0)); then
+		ok "unit ${t##*/} ($(grep -c '^ok' <<<"$out") checks)"
+	else
+		nok "unit ${t##*/} ($(grep -c '^not ok' <<<"$out") of $(grep -Ec '^(not )?ok' <<<"$out") failed)"
+	fi
+done
+
+section "the oracle classifies every kind of damage"
+for pair in lost-write:LOST stale:TORN misplace:MISPLACED zero:ZERO flip:GARBAGE; do
+	kind=${pair%%:*} class=${pair#*:}
+	run_expect "--inject $kind is caught as class $class, with a replay line" 1 \
+		"oracle: class=$class blocks=1" \
+		"$ST/collapse_write" --duration 1 --seed 7 --inject "$kind"
+done
+run_expect "the failure report names the block, its operations and a replay line" 1 \
+	'replay: collapse_write .*--inject lost-write --seed 7' \
+	"$ST/collapse_write" --duration 1 --seed 7 --inject lost-write
+run_expect "a clean run passes the same scenario" 0 '^ok 1 data' \
+	"$ST/collapse_write" --duration 1 --seed 7
+
+section "the other detectors fire"
+run_expect "--inject thp: the THP contract check fails the collapse subtest" 1 \
+	'THP CONTRACT BROKEN: PMD 0 .*not ok 2 collapse|not ok 2 collapse' \
+	"$ST/collapse_write" --duration 1 --inject thp
+run_expect "--inject kmsg: a kernel-log splat fails the kernel subtest, naming the line" 1 \
+	'not ok [0-9]+ kernel # kernel log: .*injected WARNING' \
+	"$ST/collapse_basic" --inject kmsg
+run_expect "--inject stuck: the engine's watchdog reports a hung role" 1 \
+	'HANG: 1 of [0-9]+ roles did not finish' \
+	"$ST/collapse_write" --duration 2 --inject stuck
+run_expect "bad input is one line and exit status 2" 2 "--duration '0': must be a positive" \
+	"$ST/collapse_write" --duration 0
+
+section "the runner's timeout, knob restore and cleanup"
+out=$(FTR_BUILD=$BUILD "$HERE/runner_checks.sh" 2>&1)
+rc=$?
+grep -v -E '^(ok|not ok) ' <<<"$out" | diag
+while read -r line; do
+	case $line in
+	"ok "*) ok "runner: ${line#ok [0-9]* }" ;;
+	"not ok "*) nok "runner: ${line#not ok [0-9]* }" ;;
+	esac
+done < <(grep -E '^(not )?ok ' <<<"$out")
+((rc == 0 || rc == 1)) || nok "runner_checks.sh exited $rc"
+
+section "ThreadSanitizer: the engine's own userspace is race-free"
+tsan=$BUILD/tsan
+if make -s -C "$REPO" SANITIZE=thread O="$tsan" CC="${TSAN_CC:-gcc}" all >/dev/null 2>&1; then
+	for t in collapse_mixed collapse_openw; do
+		out=$(TSAN_OPTIONS="halt_on_error=1 exitcode=66" timeout 300 \
+			"$tsan/selftests/$t" --duration 2 --seed 11 2>&1)
+		rc=$?
+		if ((rc == 0)) && ! grep -q 'ThreadSanitizer' <<<"$out"; then
+			ok "tsan: $t races cleanly"
+		else
+			grep -A30 'ThreadSanitizer' <<<"$out" | head -60 | diag
+			nok "tsan: $t (exit $rc)"
+		fi
+	done
+else
+	nok "tsan: the SANITIZE=thread build failed"
+fi
+
+section "the --quick profile on every scratch filesystem"
+"$REPO/run_tests.sh" --quick ${CHECK_RUN_ARGS:-} >"$BUILD/quick.log" 2>&1
+rc=$?
+summary=$(tail -n 1 "$BUILD/quick.log")
+grep -E '^(not ok|ok) ' "$BUILD/quick.log" | diag
+if ((rc == 0)); then
+	ok "run_tests.sh --quick: $summary"
+else
+	grep -B40 -E '^not ok' "$BUILD/quick.log" | tail -n 80 | diag
+	nok "run_tests.sh --quick: $summary (exit $rc; full log $BUILD/quick.log)"
+fi
+
+echo "$((N - NFAIL)) passed, $NFAIL failed"
+((NFAIL == 0))
