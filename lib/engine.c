@@ -158,116 +158,6 @@ static void *role_main(void *arg)
 	return NULL;
 }
 
-static struct ftr_role *add_role(struct ftr_engine *e, enum ftr_role_kind kind, unsigned mode,
-				 const char *name)
-{
-	struct ftr_role *r = &e->roles[e->nroles];
-
-	r->id = e->nroles++;
-	r->kind = kind;
-	r->mode = mode;
-	snprintf(r->name, sizeof(r->name), "%s", name);
-	return r;
-}
-
-/* "write=1,mmap=2" -> roles; names are writer paths or reader modes.  --threads N
- * spreads N writers over the mix's paths in order instead of the mix's counts. */
-static int parse_mix(struct ftr_engine *e, const char *mix, enum ftr_role_kind kind, int total)
-{
-	static const char *const readers[] = { "read", "map", "map2" };
-	unsigned modes[16], counts[16], n = 0, lim = kind == FTR_R_WRITER ? FTR_P_NR : 3;
-	char buf[256], name[32], *tok, *save;
-
-	if (!mix || !*mix)
-		return 0;
-	snprintf(buf, sizeof(buf), "%s", mix);
-	for (tok = strtok_r(buf, ",", &save); tok && n < 16; tok = strtok_r(NULL, ",", &save)) {
-		char *eq = strchr(tok, '=');
-		unsigned m;
-
-		counts[n] = eq ? strtoul(eq + 1, NULL, 10) : 1;
-		if (eq)
-			*eq = '\0';
-		for (m = 0; m < lim; m++)
-			if (!strcmp(tok, kind == FTR_R_WRITER ? ftr_path_names[m] : readers[m]))
-				break;
-		if (m == lim || counts[n] > 16) {
-			fprintf(stderr, "unknown role or count '%s' in mix '%s'\n", tok, mix);
-			return -1;
-		}
-		modes[n++] = m;
-	}
-	for (unsigned k = 0, c = 0; total ? (int)c < total : k < n; ) {
-		unsigned m = total ? modes[c % n] : modes[k];
-
-		if (!total && c == counts[k]) {
-			k++;
-			c = 0;
-			continue;
-		}
-		c++;
-		if (e->nroles == FTR_MAX_ROLES)
-			return -1;
-		snprintf(name, sizeof(name), "%s-%s%d",
-			 kind == FTR_R_WRITER ? ftr_path_names[m] : readers[m],
-			 kind == FTR_R_WRITER ? "writer" : "reader", e->nroles);
-		add_role(e, kind, m, name)->process = kind == FTR_R_WRITER && m == FTR_P_OPENW;
-	}
-	return 0;
-}
-
-static int setup_roles(struct ftr_engine *e)
-{
-	const struct ftr_scenario *sc = e->sc;
-	const struct ftr_opts *o = e->env->opts;
-	const char *split = sc->split ?: "auto";
-	char why[160];
-	int i, n;
-
-	if (parse_mix(e, sc->writers, FTR_R_WRITER, o->threads))
-		return -1;
-	/* Drop writer paths this kernel or filesystem cannot do; say why once. */
-	for (i = n = 0; i < e->nroles; i++) {
-		if (!ftr_path_usable(e, e->roles[i].mode, why, sizeof(why))) {
-			ftr_diag("role %s not run: %s", e->roles[i].name, why);
-			continue;
-		}
-		e->roles[n] = e->roles[i];
-		e->roles[n].id = n;
-		n++;
-	}
-	e->nroles = n;
-	for (i = 0; i < e->nroles; i++)
-		e->owner_role[e->nowners++] = i;
-
-	if (!strcmp(split, "auto"))
-		e->split = e->env->caps.debugfs_split.ok ? FTR_SPLIT_DEBUGFS :
-			   e->env->caps.punch.ok && !sc->ro_mapping ? FTR_SPLIT_PUNCH : FTR_SPLIT_PAGEOUT;
-	else if (!strcmp(split, "punch"))
-		e->split = FTR_SPLIT_PUNCH;
-	else if (!strcmp(split, "debugfs"))
-		e->split = FTR_SPLIT_DEBUGFS;
-	else if (!strcmp(split, "pageout"))
-		e->split = FTR_SPLIT_PAGEOUT;
-	else
-		e->split = FTR_SPLIT_NONE;
-	if (e->split != FTR_SPLIT_NONE) {
-		static const char *const names[] = { "", "debugfs-splitter", "punch-splitter", "pageout-splitter" };
-
-		add_role(e, FTR_R_SPLITTER, e->split, names[e->split]);
-		/* The punch splitter owns its pages like a writer: it rewrites what it punched. */
-		if (e->split == FTR_SPLIT_PUNCH)
-			e->owner_role[e->nowners++] = e->nroles - 1;
-	}
-	if (!sc->collapse || !strcmp(sc->collapse, "madvise"))
-		add_role(e, FTR_R_COLLAPSER, 0, "collapser");
-	else if (!strcmp(sc->collapse, "khugepaged"))
-		e->khugepaged = true, add_role(e, FTR_R_KHUGEPAGED, 0, "khugepaged-watch");
-	if (parse_mix(e, sc->readers, FTR_R_READER, 0))
-		return -1;
-	return e->nowners ? 0 : -1;
-}
-
 /* One shared area for everything roles touch: control, PMD state, oracle, stats, logs. */
 static int setup_shared(struct ftr_engine *e)
 {
@@ -453,7 +343,7 @@ static int engine_setup(struct ftr_engine *e, const struct ftr_scenario *sc, str
 	e->fd = -1;
 	e->map = e->map2 = MAP_FAILED;
 	snprintf(e->path, sizeof(e->path), "%s/ftr%d", env->dir, getpid());
-	if (setup_roles(e))
+	if (ftr_setup_roles(e))
 		return -EINVAL;
 	ret = setup_shared(e);
 	if (ret)

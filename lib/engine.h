@@ -34,9 +34,14 @@ struct ftr_scenario {
 	const char *collapse;	/* "madvise" (default), "khugepaged", "none" */
 	const char *split;	/* "auto" (default): debugfs if writable, else punch, else pageout; or "none" */
 	const char *readers;	/* "read=1,map=1,map2=1" */
+	const char *churn;	/* page-cache churn roles by name, see churn.c: "fsync=1,msync=1" */
 	bool ro_mapping;	/* the test process holds only read-only fds and mappings */
 	unsigned file_pmds;	/* file size in PMDs, default 4 */
 	unsigned pause_us;	/* a writer pauses up to this long after each write (duty cycle) */
+	/* Contract: MADV_COLLAPSE writes dirty ranges back and retries, so where this
+	 * filesystem collapses it never answers EINVAL (checked unless a punch or pageout
+	 * splitter truncates folios under it, which is EINVAL by design). */
+	bool no_einval;
 };
 
 /* What the test harness hands to a test. */
@@ -50,7 +55,9 @@ struct ftr_env {
 	const char *kernel;	/* uname -r */
 };
 
-enum ftr_role_kind { FTR_R_WRITER, FTR_R_COLLAPSER, FTR_R_KHUGEPAGED, FTR_R_SPLITTER, FTR_R_READER };
+enum ftr_role_kind {
+	FTR_R_WRITER, FTR_R_COLLAPSER, FTR_R_KHUGEPAGED, FTR_R_SPLITTER, FTR_R_READER, FTR_R_CHURN
+};
 enum ftr_split_mode { FTR_SPLIT_NONE, FTR_SPLIT_DEBUGFS, FTR_SPLIT_PUNCH, FTR_SPLIT_PAGEOUT };
 enum ftr_read_mode { FTR_READ_READ, FTR_READ_MAP, FTR_READ_MAP2 };
 
@@ -173,6 +180,24 @@ struct ftr_engine {
 /* Runs the scenario and prints its KTAP subtests (data, collapse, kernel). */
 void ftr_engine_run(const struct ftr_scenario *sc, struct ftr_env *env);
 
+/*
+ * A churn role: page-cache churn beside the writers (writeback, truncation, walkers,
+ * pins, ...), declared by name in a scenario's .churn mix.  One that destroys data it
+ * does not own must own segments like a writer and put back what it destroyed.
+ */
+struct ftr_churn_ops {
+	const char *name;
+	bool owns;		/* gets segments like a writer */
+	bool process;		/* runs as a forked process */
+	int (*setup)(struct ftr_role *r);	/* optional, after the common setup */
+	int (*op)(struct ftr_role *r);
+};
+
+extern const struct ftr_churn_ops *const ftr_churn_roles[];
+extern const unsigned ftr_churn_nr;
+
+/* roles.c: builds the role list from the scenario; -1 on a bad mix. */
+int ftr_setup_roles(struct ftr_engine *e);
 /* roles.c: one operation of a role; 0, or -errno for a hard failure. */
 int ftr_role_setup(struct ftr_role *r);
 int ftr_role_op(struct ftr_role *r);

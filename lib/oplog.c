@@ -9,7 +9,7 @@
 const char *const ftr_op_names[FTR_OP_NR] = {
 	[FTR_OP_WRITE] = "write", [FTR_OP_COLLAPSE] = "collapse",
 	[FTR_OP_KHUGEPAGED] = "khugepaged-scan", [FTR_OP_SPLIT] = "split",
-	[FTR_OP_PUNCH] = "punch", [FTR_OP_PAGEOUT] = "pageout", [FTR_OP_READ] = "read",
+	[FTR_OP_PUNCH] = "punch", [FTR_OP_PAGEOUT] = "pageout", [FTR_OP_READ] = "read", [FTR_OP_SYNC] = "sync",
 };
 
 static uint64_t now_base;

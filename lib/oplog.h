@@ -21,6 +21,7 @@ enum ftr_op {
 	FTR_OP_PUNCH,		/* punch hole (then rewrite) of [off, off+len) */
 	FTR_OP_PAGEOUT,		/* MADV_PAGEOUT of [off, off+len) */
 	FTR_OP_READ,		/* a verifying reader read [off, off+len) */
+	FTR_OP_SYNC,		/* writeback of [off, off+len) (fsync: the whole file) */
 	FTR_OP_NR
 };
 

@@ -5,6 +5,7 @@
  * and one command line that replays the run.  Also the run's counters and the KTAP
  * verdicts of the data and collapse subtests.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <unistd.h>
 #include <string.h>
@@ -181,6 +182,7 @@ void ftr_results(struct ftr_engine *e)
 	const struct ftr_cap *cap = e->sc->ro_mapping ? &e->env->caps.collapse_ro : &e->env->caps.collapse_rw;
 	const struct ftr_role *who;
 	uint64_t attempts, ok = collapses(e, &attempts, &who);
+	uint64_t einval = who && who->kind == FTR_R_COLLAPSER ? who->st->res[ftr_errno_slot(EINVAL)] : 0;
 
 	ftr_report_summary(e);
 	if (e->data_bad) {
@@ -195,6 +197,12 @@ void ftr_results(struct ftr_engine *e)
 		ftr_diag("THP CONTRACT BROKEN: %s", e->thp_msg);
 		ftr_report_replay(e);
 		ftr_ktap_result(FTR_FAIL, "collapse", "THP state contradicts MADV_COLLAPSE");
+	} else if (e->sc->no_einval && cap->ok && einval &&
+		   (e->split == FTR_SPLIT_NONE || e->split == FTR_SPLIT_DEBUGFS)) {
+		ftr_report_replay(e);
+		ftr_ktap_result(FTR_FAIL, "collapse", "MADV_COLLAPSE returned EINVAL %llu times on a filesystem "
+				"it collapses: dirty ranges must be written back and retried",
+				(unsigned long long)einval);
 	} else if (!ok && !cap->ok) {
 		ftr_ktap_result(FTR_SKIP, "collapse", "%s (%llu attempts, last error %s)", cap->why,
 				(unsigned long long)attempts, strerror(who->st->last_err));

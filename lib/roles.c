@@ -17,27 +17,16 @@
 
 #include "engine.h"
 #include "knob.h"
+#include "ktap.h"
+#include "roles.h"
 
 #ifndef MADV_COLLAPSE
 #define MADV_COLLAPSE 25
 #endif
 
-#define URING_QD	4
-#define READ_MAX	(64 << 10)
-
-struct role_priv {
-	int fd;
-	char *buf;		/* URING_QD extents of one segment each, page aligned */
-	struct io_uring ring;
-	bool ring_ok;
-	uint64_t *pre;		/* readers: done versions before the read */
-	uint32_t *perm, perm_pos;	/* collapser: PMDs in random order */
-	unsigned long scans, collapsed;	/* khugepaged watcher */
-};
-
 static uint64_t ld(uint64_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
 
-static void pause_us(struct ftr_role *r, unsigned max_us)
+void ftr_pause_us(struct ftr_role *r, unsigned max_us)
 {
 	struct timespec ts;
 	unsigned us;
@@ -80,7 +69,9 @@ int ftr_role_setup(struct ftr_role *r)
 		flags = O_RDONLY | O_CLOEXEC;
 	if (r->kind == FTR_R_WRITER && r->mode == FTR_P_DIRECT)
 		flags |= O_DIRECT;
-	if (r->kind == FTR_R_WRITER || r->kind == FTR_R_READER ||
+	if (r->kind == FTR_R_CHURN && e->sc->ro_mapping)
+		flags = O_RDONLY | O_CLOEXEC;
+	if (r->kind == FTR_R_WRITER || r->kind == FTR_R_READER || r->kind == FTR_R_CHURN ||
 	    (r->kind == FTR_R_SPLITTER && r->mode == FTR_SPLIT_PUNCH)) {
 		/* openw writers open their own fds per op; a read-only one here is harmless. */
 		if (r->kind != FTR_R_WRITER || r->mode != FTR_P_OPENW) {
@@ -113,6 +104,8 @@ int ftr_role_setup(struct ftr_role *r)
 		ftr_knob_read_ul(FTR_THP_SYSFS "/khugepaged/full_scans", &p->scans);
 		ftr_knob_read_ul(FTR_THP_SYSFS "/khugepaged/pages_collapsed", &p->collapsed);
 	}
+	if (r->kind == FTR_R_CHURN && ftr_churn_roles[r->mode]->setup)
+		return ftr_churn_roles[r->mode]->setup(r);
 	return 0;
 }
 
@@ -133,275 +126,129 @@ void ftr_role_teardown(struct ftr_role *r)
 	r->priv = NULL;
 }
 
-/* A random extent of whole blocks inside one owned segment, page-aligned if asked. */
-static bool pick_extent(struct ftr_role *r, bool page_aligned, uint32_t avoid_seg,
-			uint32_t *seg, uint32_t *first, uint32_t *n)
+static struct ftr_role *add_role(struct ftr_engine *e, enum ftr_role_kind kind, unsigned mode,
+				 const char *name)
 {
-	struct ftr_engine *e = r->eng;
-	uint32_t per_page = e->psz / FTR_BLOCK;
+	struct ftr_role *r = &e->roles[e->nroles];
 
-	for (int tries = 0; tries < 8 && r->nsegs; tries++) {
-		uint32_t s = r->segs[ftr_rng_below(&r->rng, r->nsegs)], f, cnt, len;
-
-		if (s == avoid_seg)
-			continue;
-		ftr_seg_range(e, s, &f, &cnt);
-		if (page_aligned) {
-			uint32_t pf = (f + per_page - 1) / per_page * per_page;
-
-			if (pf + per_page > f + cnt)
-				continue;
-			cnt = (f + cnt - pf) / per_page;
-			len = ftr_rng_range(&r->rng, 1, cnt);
-			*first = pf + ftr_rng_below(&r->rng, cnt - len + 1) * per_page;
-			*n = len * per_page;
-		} else {
-			/* Mostly small writes, sometimes the whole segment. */
-			switch (ftr_rng_below(&r->rng, 3)) {
-			case 0: len = 1; break;
-			case 1: len = ftr_rng_range(&r->rng, 1, per_page < cnt ? per_page : cnt); break;
-			default: len = ftr_rng_range(&r->rng, 1, cnt); break;
-			}
-			*first = f + ftr_rng_below(&r->rng, cnt - len + 1);
-			*n = len;
-		}
-		*seg = s;
-		return true;
-	}
-	return false;
+	r->id = e->nroles++;
+	r->kind = kind;
+	r->mode = mode;
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	return r;
 }
 
-static int pwrite_full(int fd, const char *buf, size_t len, off_t off)
+/* "write=1,mmap=2" -> roles; names are writer paths or reader modes.  --threads N
+ * spreads N writers over the mix's paths in order instead of the mix's counts. */
+static const char *mix_name(enum ftr_role_kind kind, unsigned m, const char *const *readers)
 {
-	while (len) {
-		ssize_t n = pwrite(fd, buf, len, off);
-
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (n <= 0)
-			return -(n < 0 ? errno : EIO);
-		buf += n;
-		len -= n;
-		off += n;
-	}
-	return 0;
+	return kind == FTR_R_WRITER ? ftr_path_names[m] :
+	       kind == FTR_R_CHURN ? ftr_churn_roles[m]->name : readers[m];
 }
 
-static int write_seek(int fd, const char *buf, size_t len, off_t off)
+static int parse_mix(struct ftr_engine *e, const char *mix, enum ftr_role_kind kind, int total)
 {
-	while (len) {
-		ssize_t n;
+	static const char *const readers[] = { "read", "map", "map2" };
+	unsigned modes[16], counts[16], n = 0;
+	unsigned lim = kind == FTR_R_WRITER ? FTR_P_NR : kind == FTR_R_CHURN ? ftr_churn_nr : 3;
+	char buf[256], name[32], *tok, *save;
+	struct ftr_role *r;
 
-		if (lseek(fd, off, SEEK_SET) != off)
-			return -errno;
-		n = write(fd, buf, len);
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (n <= 0)
-			return -(n < 0 ? errno : EIO);
-		buf += n;
-		len -= n;
-		off += n;
-	}
-	return 0;
-}
-
-/* pwritev2 with the buffer cut into up to four iovecs at random byte boundaries. */
-static int write_vec(struct ftr_role *r, int fd, char *buf, size_t len, off_t off)
-{
-	while (len) {
-		struct iovec iov[4];
-		size_t left = len;
-		int cnt = 0;
-		ssize_t n;
-
-		while (left && cnt < 4) {
-			size_t l = cnt == 3 ? left : ftr_rng_range(&r->rng, 1, left);
-
-			iov[cnt++] = (struct iovec){ buf + (len - left), l };
-			left -= l;
-		}
-		n = pwritev2(fd, iov, cnt, off, 0);
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (n <= 0)
-			return -(n < 0 ? errno : EIO);
-		buf += n;
-		len -= n;
-		off += n;
-	}
-	return 0;
-}
-
-/* Stores of one width (8 bytes to 16 KiB), forwards or backwards, 8 bytes at a time so a
- * racing reader never sees a word half-written by us. */
-static void store_mapped(struct ftr_role *r, char *dst, const char *src, size_t len)
-{
-	static const size_t widths[] = { 8, 16, 64, 512, 4096, 16384 };
-	size_t w = widths[ftr_rng_below(&r->rng, 6)], nchunks;
-	bool back = ftr_rng_below(&r->rng, 2);
-
-	if (w > len)
-		w = len;
-	nchunks = (len + w - 1) / w;
-	for (size_t c = 0; c < nchunks; c++) {
-		size_t i = back ? nchunks - 1 - c : c, start = i * w, end = start + w < len ? start + w : len;
-
-		for (size_t b = start; b < end; b += 8)
-			__atomic_store_n((uint64_t *)(dst + b), *(const uint64_t *)(src + b), __ATOMIC_RELAXED);
-	}
-}
-
-static int write_openw(struct ftr_engine *e, const char *buf, size_t len, off_t off)
-{
-	int fd = open(e->path, O_WRONLY | O_CLOEXEC), ret;
-
-	if (fd < 0)
-		return -errno;
-	ret = pwrite_full(fd, buf, len, off);
-	close(fd);
-	return ret;
-}
-
-/* Several writes in flight at once; each is resubmitted until it completed in full. */
-static int write_uring(struct ftr_role *r, int cnt, const uint32_t *first, const uint32_t *n)
-{
-	struct role_priv *p = r->priv;
-	struct ftr_engine *e = r->eng;
-	size_t done[URING_QD] = { 0 };
-	bool busy[URING_QD] = { false };
-	int left = cnt;
-
-	while (left) {
-		struct io_uring_cqe *cqe;
-		int ret;
-
-		for (int i = 0; i < cnt; i++) {
-			size_t len = (size_t)n[i] * FTR_BLOCK;
-			off_t off = (off_t)first[i] * FTR_BLOCK + done[i];
-			char *b = p->buf + i * e->seg + done[i];
-			struct io_uring_sqe *sqe;
-
-			if (busy[i] || done[i] == len)
-				continue;
-			sqe = io_uring_get_sqe(&p->ring);
-			if (r->mode == FTR_P_URING_FIXED)
-				io_uring_prep_write_fixed(sqe, p->fd, b, len - done[i], off, i);
-			else
-				io_uring_prep_write(sqe, p->fd, b, len - done[i], off);
-			io_uring_sqe_set_data64(sqe, i);
-			busy[i] = true;
-		}
-		ret = io_uring_submit_and_wait(&p->ring, 1);
-		if (ret < 0 && ret != -EINTR)
-			return ret;
-		while (!io_uring_peek_cqe(&p->ring, &cqe)) {
-			int i = io_uring_cqe_get_data64(cqe), res = cqe->res;
-
-			io_uring_cqe_seen(&p->ring, cqe);
-			busy[i] = false;
-			if (res < 0 && res != -EAGAIN && res != -EINTR)
-				return res;
-			if (res > 0)
-				done[i] += res;
-			if (done[i] == (size_t)n[i] * FTR_BLOCK)
-				left--;
-		}
-	}
-	return 0;
-}
-
-/* The PMDs an extent touches, bracketed around the write. */
-static void extent_seqc(struct ftr_role *r, size_t off, size_t len, bool begin)
-{
-	struct ftr_engine *e = r->eng;
-
-	for (size_t pmd = off / e->pmd; pmd <= (off + len - 1) / e->pmd; pmd++) {
-		struct ftr_pmd_state *s = &e->pmds[pmd];
-		/* O_DIRECT invalidates the page cache; an old kernel drops THPs on a
-		 * writable open; a store may split a write-protected PMD mapping. */
-		struct ftr_seqc *c = r->mode == FTR_P_DIRECT || r->mode == FTR_P_OPENW ? &s->split :
-				     r->mode == FTR_P_MMAP ? &s->store : NULL;
-
-		if (c && begin)
-			ftr_seqc_begin(c);
-		else if (c)
-			ftr_seqc_end(c);
-	}
-}
-
-static int writer_op(struct ftr_role *r)
-{
-	struct role_priv *p = r->priv;
-	struct ftr_engine *e = r->eng;
-	uint32_t seg[URING_QD], first[URING_QD], n[URING_QD];
-	uint64_t t0, csnap[URING_QD];
-	int cnt = 1, ret = 0;
-	bool aligned = r->mode == FTR_P_DIRECT;
-
-	if (r->mode == FTR_P_URING || r->mode == FTR_P_URING_FIXED)
-		cnt = ftr_rng_range(&r->rng, 1, URING_QD);
-	for (int i = 0; i < cnt; i++)
-		if (!pick_extent(r, aligned, i ? seg[i - 1] : UINT32_MAX, &seg[i], &first[i], &n[i])) {
-			cnt = i;
-			break;
-		}
-	/* io_uring extents must not overlap: keep them in distinct segments. */
-	for (int i = 1; i < cnt; i++)
-		for (int j = 0; j < i; j++)
-			if (seg[i] == seg[j])
-				cnt = i;
-	if (!cnt) {
-		pause_us(r, 1000);	/* owns nothing this epoch */
+	if (!mix || !*mix)
 		return 0;
-	}
-	for (int i = 0; i < cnt; i++) {
-		size_t off = (size_t)first[i] * FTR_BLOCK;
+	snprintf(buf, sizeof(buf), "%s", mix);
+	for (tok = strtok_r(buf, ",", &save); tok && n < 16; tok = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(tok, '=');
+		unsigned m;
 
-		extent_seqc(r, off, (size_t)n[i] * FTR_BLOCK, true);
-		csnap[i] = ftr_seqc_read(&e->pmds[off / e->pmd].collapse);
-		ftr_oracle_begin_stamp(&e->oracle, p->buf + i * e->seg, first[i], n[i], r->mode);
+		counts[n] = eq ? strtoul(eq + 1, NULL, 10) : 1;
+		if (eq)
+			*eq = '\0';
+		for (m = 0; m < lim; m++)
+			if (!strcmp(tok, mix_name(kind, m, readers)))
+				break;
+		if (m == lim || counts[n] > 16) {
+			fprintf(stderr, "unknown role or count '%s' in mix '%s'\n", tok, mix);
+			return -1;
+		}
+		modes[n++] = m;
 	}
-	t0 = ftr_now_ns();
-	switch (r->mode) {
-	case FTR_P_WRITE:
-		ret = write_seek(p->fd, p->buf, n[0] * FTR_BLOCK, (off_t)first[0] * FTR_BLOCK);
-		break;
-	case FTR_P_PWRITE:
-	case FTR_P_DIRECT:
-		ret = pwrite_full(p->fd, p->buf, n[0] * FTR_BLOCK, (off_t)first[0] * FTR_BLOCK);
-		break;
-	case FTR_P_PWRITEV:
-		ret = write_vec(r, p->fd, p->buf, n[0] * FTR_BLOCK, (off_t)first[0] * FTR_BLOCK);
-		break;
-	case FTR_P_OPENW:
-		ret = write_openw(e, p->buf, n[0] * FTR_BLOCK, (off_t)first[0] * FTR_BLOCK);
-		break;
-	case FTR_P_MMAP:
-		store_mapped(r, e->map + (size_t)first[0] * FTR_BLOCK, p->buf, n[0] * FTR_BLOCK);
-		break;
-	default:
-		ret = write_uring(r, cnt, first, n);
-		break;
-	}
-	for (int i = 0; i < cnt; i++) {
-		size_t off = (size_t)first[i] * FTR_BLOCK;
+	for (unsigned k = 0, c = 0; total ? (int)c < total : k < n; ) {
+		unsigned m = total ? modes[c % n] : modes[k];
 
-		extent_seqc(r, off, (size_t)n[i] * FTR_BLOCK, false);
-		if (ret)
+		if (!total && c == counts[k]) {
+			k++;
+			c = 0;
 			continue;
-		ftr_oracle_commit(&e->oracle, first[i], n[i]);
-		ftr_role_log(r, FTR_OP_WRITE, t0, off, n[i] * FTR_BLOCK,
-			     ftr_ver_gen(ld(&e->oracle.done[first[i]])), 0);
-		r->st->ops++;
-		r->st->bytes += (uint64_t)n[i] * FTR_BLOCK;
-		if (!ftr_seqc_same(&e->pmds[off / e->pmd].collapse, csnap[i]))
-			r->st->overlaps++;
+		}
+		c++;
+		if (e->nroles == FTR_MAX_ROLES)
+			return -1;
+		snprintf(name, sizeof(name), "%s-%s%d", mix_name(kind, m, readers),
+			 kind == FTR_R_WRITER ? "writer" : kind == FTR_R_CHURN ? "churn" : "reader",
+			 e->nroles);
+		r = add_role(e, kind, m, name);
+		r->process = (kind == FTR_R_WRITER && m == FTR_P_OPENW) ||
+			     (kind == FTR_R_CHURN && ftr_churn_roles[m]->process);
 	}
-	if (ret)
-		return ret;
-	pause_us(r, e->sc->pause_us);
 	return 0;
+}
+
+int ftr_setup_roles(struct ftr_engine *e)
+{
+	const struct ftr_scenario *sc = e->sc;
+	const struct ftr_opts *o = e->env->opts;
+	const char *split = sc->split ?: "auto";
+	char why[160];
+	int i, n;
+
+	if (parse_mix(e, sc->writers, FTR_R_WRITER, o->threads))
+		return -1;
+	/* Drop writer paths this kernel or filesystem cannot do; say why once. */
+	for (i = n = 0; i < e->nroles; i++) {
+		if (!ftr_path_usable(e, e->roles[i].mode, why, sizeof(why))) {
+			ftr_diag("role %s not run: %s", e->roles[i].name, why);
+			continue;
+		}
+		e->roles[n] = e->roles[i];
+		e->roles[n].id = n;
+		n++;
+	}
+	e->nroles = n;
+	for (i = 0; i < e->nroles; i++)
+		e->owner_role[e->nowners++] = i;
+
+	if (!strcmp(split, "auto"))
+		e->split = e->env->caps.debugfs_split.ok ? FTR_SPLIT_DEBUGFS :
+			   e->env->caps.punch.ok && !sc->ro_mapping ? FTR_SPLIT_PUNCH : FTR_SPLIT_PAGEOUT;
+	else if (!strcmp(split, "punch"))
+		e->split = FTR_SPLIT_PUNCH;
+	else if (!strcmp(split, "debugfs"))
+		e->split = FTR_SPLIT_DEBUGFS;
+	else if (!strcmp(split, "pageout"))
+		e->split = FTR_SPLIT_PAGEOUT;
+	else
+		e->split = FTR_SPLIT_NONE;
+	if (e->split != FTR_SPLIT_NONE) {
+		static const char *const names[] = { "", "debugfs-splitter", "punch-splitter", "pageout-splitter" };
+
+		add_role(e, FTR_R_SPLITTER, e->split, names[e->split]);
+		/* The punch splitter owns its pages like a writer: it rewrites what it punched. */
+		if (e->split == FTR_SPLIT_PUNCH)
+			e->owner_role[e->nowners++] = e->nroles - 1;
+	}
+	if (!sc->collapse || !strcmp(sc->collapse, "madvise"))
+		add_role(e, FTR_R_COLLAPSER, 0, "collapser");
+	else if (!strcmp(sc->collapse, "khugepaged"))
+		e->khugepaged = true, add_role(e, FTR_R_KHUGEPAGED, 0, "khugepaged-watch");
+	if (parse_mix(e, sc->churn, FTR_R_CHURN, 0))
+		return -1;
+	for (i = 0; i < e->nroles; i++)
+		if (e->roles[i].kind == FTR_R_CHURN && ftr_churn_roles[e->roles[i].mode]->owns)
+			e->owner_role[e->nowners++] = i;
+	if (parse_mix(e, sc->readers, FTR_R_READER, 0))
+		return -1;
+	return e->nowners ? 0 : -1;
 }
 
 /* MADV_COLLAPSE of every PMD in a fresh random order each round. */
@@ -431,7 +278,7 @@ static int collapser_op(struct ftr_role *r)
 	 * thing, and burn the CPU the writers need. */
 	if (ld(&s->ok_split) == ld(&s->split.seq) + 1 &&
 	    (e->env->caps.is_shmem || ftr_seqc_same(&s->store, ld(&s->ok_store)))) {
-		pause_us(r, 100);
+		ftr_pause_us(r, 100);
 		return 0;
 	}
 	st0 = ftr_seqc_read(&s->store);
@@ -451,7 +298,7 @@ static int collapser_op(struct ftr_role *r)
 		r->st->last_err = ret;
 	ftr_role_log(r, FTR_OP_COLLAPSE, t0, (uint64_t)pmd * e->pmd, e->pmd, 0, ret);
 	if (ret == EINVAL)
-		pause_us(r, 1000);	/* not supported here: don't steal the writers' CPU */
+		ftr_pause_us(r, 1000);	/* not supported here: don't steal the writers' CPU */
 	return 0;
 }
 
@@ -514,8 +361,8 @@ static int splitter_op(struct ftr_role *r)
 		ftr_seqc_end(&e->pmds[pmd].split);
 		break;
 	case FTR_SPLIT_PUNCH:
-		if (!pick_page_in(r, pmd, &first) && !pick_extent(r, true, UINT32_MAX, &seg, &first, &n))
-			return pause_us(r, 1000), 0;
+		if (!pick_page_in(r, pmd, &first) && !ftr_pick_extent(r, true, UINT32_MAX, &seg, &first, &n))
+			return ftr_pause_us(r, 1000), 0;
 		op = FTR_OP_PUNCH;
 		off = (uint64_t)first * FTR_BLOCK;
 		len = e->psz;
@@ -526,7 +373,7 @@ static int splitter_op(struct ftr_role *r)
 		if (fallocate(p->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len))
 			ret = errno;
 		/* Put the page back: the oracle wants it written whether or not the punch worked. */
-		c = pwrite_full(p->fd, p->buf, len, off);
+		c = ftr_pwrite_full(p->fd, p->buf, len, off);
 		ftr_seqc_end(&e->pmds[pmd].split);
 		if (c)
 			return c;
@@ -546,7 +393,7 @@ static int splitter_op(struct ftr_role *r)
 		r->st->last_err = ret;
 	ftr_role_log(r, op, t0, off, len, 0, ret);
 	/* Let collapses happen in between. */
-	pause_us(r, 1000);
+	ftr_pause_us(r, 1000);
 	return 0;
 }
 
@@ -556,7 +403,7 @@ static int khugepaged_op(struct ftr_role *r)
 	unsigned long scans = 0, collapsed = 0;
 	uint64_t t0 = ftr_now_ns();
 
-	pause_us(r, 20000);
+	ftr_pause_us(r, 20000);
 	ftr_knob_read_ul(FTR_THP_SYSFS "/khugepaged/full_scans", &scans);
 	if (scans == p->scans)
 		return 0;
@@ -600,7 +447,7 @@ static int reader_op(struct ftr_role *r)
 	r->st->checked_blocks += n - unchecked;
 	r->st->unchecked_blocks += unchecked;
 	ftr_role_log(r, FTR_OP_READ, t0, off, len, 0, nbad);
-	pause_us(r, e->sc->pause_us);
+	ftr_pause_us(r, e->sc->pause_us);
 	if (nbad)
 		ftr_fatal(r, &bad, "%s saw %u bad blocks in [%#zx, %#zx) while racing", r->name, nbad,
 			  off, off + len);
@@ -610,10 +457,11 @@ static int reader_op(struct ftr_role *r)
 int ftr_role_op(struct ftr_role *r)
 {
 	switch (r->kind) {
-	case FTR_R_WRITER: return writer_op(r);
+	case FTR_R_WRITER: return ftr_writer_op(r);
 	case FTR_R_COLLAPSER: return collapser_op(r);
 	case FTR_R_SPLITTER: return splitter_op(r);
 	case FTR_R_KHUGEPAGED: return khugepaged_op(r);
+	case FTR_R_CHURN: return ftr_churn_roles[r->mode]->op(r);
 	default: return reader_op(r);
 	}
 }

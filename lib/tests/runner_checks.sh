@@ -1,0 +1,344 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# runner_checks.sh - prove run_tests.sh's detectors and cleanup (root).
+#
+# Uses the real runner.  The hang and signal checks use the real selftest
+# collapse_basic (run with --inject hang) when $FTR_BUILD/selftests/collapse_basic
+# exists, otherwise small fake selftests written here that obey the selftest
+# contract.  The pass/fail/skip accounting always uses fakes, because only fakes
+# can be made to fail on purpose.
+#
+# Output: "ok N desc" / "not ok N desc" lines, then "N passed, N failed".
+# Exit 0 when every check passed, 1 otherwise, 4 when not root.
+set -u -o pipefail
+shopt -s nullglob
+
+HERE=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
+REPO=$(cd -- "$HERE/../.." && pwd -P)
+RUNNER=$REPO/run_tests.sh
+BUILD=${FTR_BUILD:-$REPO/build}
+KNOB=/sys/kernel/mm/transparent_hugepage/khugepaged/scan_sleep_millisecs
+TIMEOUT_BUDGET=6          # FTR_TIMEOUT for the hang check, seconds
+
+if ((EUID != 0)); then
+	echo "runner_checks.sh: needs root (mounts, loop devices, THP knobs)" >&2
+	exit 4
+fi
+
+N=0 NFAIL=0
+ok() { N=$((N + 1)); echo "ok $N $*"; }
+nok() { N=$((N + 1)); NFAIL=$((NFAIL + 1)); echo "not ok $N $*"; }
+# check DESC CMD...: ok when CMD succeeds.
+check() { local d=$1; shift; if "$@"; then ok "$d"; else nok "$d"; fi; }
+# COND; expect DESC: ok when COND (the previous command) succeeded.
+expect() { local rc=$?; if ((rc == 0)); then ok "$1"; else nok "$1"; fi; }
+words() { tr -s '\n' ' ' <<<"$1" | sed 's/ $//'; }
+diag() { sed 's/^/# /'; }
+
+TMP=$(mktemp -d "${TMPDIR:-/var/tmp}/ftr-rchk.XXXXXX") || exit 1
+chmod 755 "$TMP"
+IMGDIR=$TMP/img     # FTR_IMG_DIR of every runner started here
+mkdir -p "$IMGDIR"
+
+# If a check failed, the runner may have leaked: clean what lives under TMP
+# so the machine is left as found, but only after the checks looked.
+final_cleanup() {
+	local m img dev
+	for m in $(findmnt -rn -o TARGET | awk -v w="$TMP/" 'index($0, w) == 1' | sort -r); do
+		umount "$m" 2>/dev/null || umount -l "$m"
+	done
+	for img in "$IMGDIR"/*/img/*.img; do
+		for dev in $(losetup -n -O NAME -j "$img"); do losetup -d "$dev"; done
+	done
+	rm -rf --one-file-system -- "$TMP"
+}
+trap final_cleanup EXIT
+
+# ---------------------------------------------------------------------------
+# Fake selftests: shell scripts obeying the selftest contract.
+# fake_pass, fake_fail, fake_skip, fake_knob (changes THP defrag and passes),
+# fake_all (declares every fs type, passes).  All honour --inject hang and
+# fail when the --dir they get is not empty (proves cleaning between tests).
+# ---------------------------------------------------------------------------
+make_fakes() { # DIR
+	local d=$1/selftests n
+	mkdir -p "$d"
+	cat >"$d/fake_pass" <<'EOF'
+#!/bin/bash
+name=${0##*/}
+fs=tmpfs
+[[ $name == fake_all ]] && fs=tmpfs,xfs,ext4,btrfs
+[[ $name == fake_xfsonly ]] && fs=xfs
+if [[ ${1:-} == --describe ]]; then
+	printf 'name=%s\nfs=%s\ntimeout=60\ndesc=fake selftest for runner_checks\n' "$name" "$fs"
+	exit 0
+fi
+dir="" inject="" duration=0
+while (($#)); do
+	case $1 in
+	--dir) dir=$2; shift 2 ;;
+	--inject) inject=$2; shift 2 ;;
+	--duration) duration=$2; shift 2 ;;
+	--fs|--seed|--timeout-mul|--threads|--file-size) shift 2 ;;
+	--quick|--verbose) shift ;;
+	*) echo "$name: bad usage: $1" >&2; exit 2 ;;
+	esac
+done
+echo "TAP version 13"
+echo "1..1"
+[[ -d $dir ]] || { echo "not ok 1 no --dir"; exit 1; }
+left=$(ls -A "$dir" | grep -vx lost+found)
+[[ -z $left ]] || { echo "# dir not clean: $left"; echo "not ok 1 clean dir"; exit 1; }
+echo data >"$dir/fake.$$"
+if [[ $inject == hang ]]; then
+	echo 4242 >/sys/kernel/mm/transparent_hugepage/khugepaged/scan_sleep_millisecs
+	trap '' TERM INT
+	sleep 1000000 &
+	echo "# hanging"
+	while :; do sleep 1; done
+fi
+sleep "$duration"
+case $name in
+fake_fail) echo "# oracle: class=LOST fake"; echo "not ok 1 fake"; exit 1 ;;
+fake_skip) echo "ok 1 fake # SKIP first reason"; echo "ok 2 fake # SKIP fake reason"; exit 4 ;;
+fake_knob)
+	f=/sys/kernel/mm/transparent_hugepage/defrag
+	cur=$(sed 's/.*\[\(.*\)\].*/\1/' "$f")
+	new=never; [[ $cur == never ]] && new=always
+	echo "$new" >"$f"
+	echo "ok 1 fake knob" ; exit 0 ;;
+*) echo "ok 1 fake"; exit 0 ;;
+esac
+EOF
+	chmod 755 "$d/fake_pass"
+	for n in fake_fail fake_skip fake_knob fake_all fake_xfsonly; do
+		cp "$d/fake_pass" "$d/$n"
+	done
+	chmod -R a+rX "$1"
+}
+
+FAKES=$TMP/fakes
+make_fakes "$FAKES"
+
+if [[ -x $BUILD/selftests/collapse_basic ]]; then
+	HANG_BUILD=$BUILD HANG_TEST=collapse_basic
+else
+	HANG_BUILD=$FAKES HANG_TEST=fake_all
+fi
+echo "# runner: $RUNNER"
+echo "# hang/signal checks use $HANG_BUILD/selftests/$HANG_TEST"
+
+# ---------------------------------------------------------------------------
+# Helpers that look at the machine.
+# ---------------------------------------------------------------------------
+runner() { # run the runner with our scratch location; extra env before args
+	FTR_IMG_DIR=$IMGDIR "$RUNNER" "$@"
+}
+mounts_under() { findmnt -rn -o TARGET | awk -v w="$1/" 'index($0, w) == 1'; }
+loops_under() { losetup -n -l -O NAME,BACK-FILE 2>/dev/null | awk -v w="$1/" 'index($2, w) == 1'; }
+session_alive() { # SID: any live process in that session?
+	local p st rest; local -a f
+	for p in /proc/[0-9]*; do
+		read -r st 2>/dev/null <"$p/stat" || continue
+		rest=${st##*) }; read -ra f <<<"$rest"
+		((${#f[@]} >= 4)) || continue
+		[[ ${f[3]} == "$1" && ${f[0]} != Z ]] && return 0
+	done
+	return 1
+}
+procs_running() { # PATH: any process whose command line names PATH?
+	local p c
+	for p in /proc/[0-9]*; do
+		[[ ${p#/proc/} == "$$" || ${p#/proc/} == "$BASHPID" ]] && continue
+		c=$(tr '\0' ' ' 2>/dev/null <"$p/cmdline") || continue
+		[[ $c == *"$1"* ]] && return 0
+	done
+	return 1
+}
+nothing_left() { # nothing of a runner remains under IMGDIR
+	[[ -z $(mounts_under "$IMGDIR") && -z $(loops_under "$IMGDIR") && -z $(ls -A "$IMGDIR") ]]
+}
+knob() { cat "$KNOB"; }
+
+# ---------------------------------------------------------------------------
+# (a) a hanging test is a TIMEOUT within its budget; its session is gone; the
+#     knob it changed is restored.
+# ---------------------------------------------------------------------------
+check_hang() {
+	local before out rc t0 t1 sid
+	before=$(knob)
+	t0=$SECONDS
+	out=$(FTR_BUILD=$HANG_BUILD FTR_TIMEOUT=$TIMEOUT_BUDGET runner --fs tmpfs -t "$HANG_TEST:tmpfs" \
+		--seed 1 --duration 1 --test-args "--inject hang" 2>&1)
+	rc=$?
+	t1=$SECONDS
+	diag <<<"$out"
+	sid=$(sed -n 's/^# TIMEOUT: killing session \([0-9]*\).*/\1/p' <<<"$out" | head -n1)
+	check "hang: runner exit 1" test "$rc" -eq 1
+	check "hang: reported as TIMEOUT" grep -q "^not ok 1 $HANG_TEST:tmpfs # TIMEOUT after ${TIMEOUT_BUDGET}s\$" <<<"$out"
+	# Budget + SIGTERM grace + set-up: well under twice the budget plus 10 s.
+	check "hang: runner finished in $((t1 - t0))s (budget ${TIMEOUT_BUDGET}s)" test $((t1 - t0)) -le $((2 * TIMEOUT_BUDGET + 10))
+	[[ -n $sid ]] && ! session_alive "$sid"
+	expect "hang: test session ${sid:-?} is gone"
+	! procs_running "$HANG_BUILD/selftests/$HANG_TEST"
+	expect "hang: no process of $HANG_TEST left"
+	check "hang: scan_sleep_millisecs restored ($(knob) == $before)" test "$(knob)" = "$before"
+	check "hang: restore was reported" grep -q "^# restored khugepaged/scan_sleep_millisecs: '4242' -> '$before'" <<<"$out"
+	check "hang: summary line" test "$(tail -n1 <<<"$out")" = "0 passed, 1 failed, 0 skipped"
+	check "hang: nothing left in the scratch dir" nothing_left
+}
+
+# ---------------------------------------------------------------------------
+# (b) SIGINT to the runner's process group (what Ctrl-C does) and SIGTERM to
+#     the runner alone, mid-test, with a loop-device fs set up: nothing left.
+# ---------------------------------------------------------------------------
+check_signal() { # INT|TERM
+	local sig=$1 before log=$TMP/sig-$1.log pid i rc sid had_loop=0 had_mount=0 hung=0
+	before=$(knob)
+	set -m    # own process group for the runner, and SIGINT not ignored in it
+	FTR_BUILD=$HANG_BUILD FTR_TIMEOUT=300 FTR_IMG_DIR=$IMGDIR \
+		"$RUNNER" --fs tmpfs,xfs -t "$HANG_TEST" --seed 1 --test-args "--inject hang" >"$log" 2>&1 &
+	pid=$!
+	set +m
+	# Wait until the test hangs: the knob says 4242 and the runner named the session.
+	for ((i = 0; i < 600; i++)); do
+		[[ $(knob) == 4242 ]] && grep -q '^# session ' "$log" && { hung=1; break; }
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	sleep 0.5
+	[[ -n $(loops_under "$IMGDIR") ]] && had_loop=1
+	[[ -n $(mounts_under "$IMGDIR") ]] && had_mount=1
+	sid=$(sed -n 's/^# session \([0-9]*\)$/\1/p' "$log" | head -n1)
+	if [[ $sig == INT ]]; then kill -INT -- "-$pid"; else kill -TERM "$pid"; fi
+	for ((i = 0; i < 300; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	wait "$pid"; rc=$?
+	diag <"$log"
+	check "SIG$sig: the test was hanging, with tmpfs and xfs on a loop device set up" \
+		test "$hung$had_loop$had_mount" = 111
+	local want=130; [[ $sig == TERM ]] && want=143
+	check "SIG$sig: runner exited $rc (want $want)" test "$rc" -eq "$want"
+	check "SIG$sig: no mounts left" test -z "$(mounts_under "$IMGDIR")"
+	check "SIG$sig: no loop devices left" test -z "$(loops_under "$IMGDIR")"
+	check "SIG$sig: no images or temp dir left" test -z "$(ls -A "$IMGDIR")"
+	[[ -n $sid ]] && ! session_alive "$sid"
+	expect "SIG$sig: test session ${sid:-?} gone"
+	! procs_running "$RUNNER" && ! procs_running "$HANG_BUILD/selftests/$HANG_TEST"
+	expect "SIG$sig: no process of the runner or test left"
+	check "SIG$sig: scan_sleep_millisecs restored" test "$(knob)" = "$before"
+	check "SIG$sig: summary line printed" grep -Eq '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$log"
+}
+
+# ---------------------------------------------------------------------------
+# (c) bad input: one line, exit 2, nothing created.
+# ---------------------------------------------------------------------------
+check_bad_input() {
+	local file=$TMP/a-file mnt0 loop0 out rc args
+	: >"$file"
+	mnt0=$(findmnt -rn -o TARGET | sort)
+	loop0=$(losetup -n -l -O NAME,BACK-FILE | sort)
+	local -a cases=(
+		"--bogus"
+		"--dir $TMP/does-not-exist"
+		"--dir $file"
+		"--duration 0"
+		"--duration -1"
+		"--duration abc"
+		"--fs tmpfs,nosuchfs"
+		"--loop 0"
+		"--seed x"
+		"--timeout-mul 0"
+		"--dir $TMP --fs xfs"
+		"-t"
+		"stray"
+	)
+	for args in "${cases[@]}"; do
+		# shellcheck disable=SC2086  # the cases are word lists on purpose
+		out=$(FTR_BUILD=$FAKES runner $args 2>&1)
+		rc=$?
+		[[ $rc -eq 2 && $(wc -l <<<"$out") -eq 1 ]]
+	expect "bad input '$args': exit 2, one line: $out"
+	done
+	[[ -z $(ls -A "$IMGDIR") && "$(findmnt -rn -o TARGET | sort)" == "$mnt0" && "$(losetup -n -l -O NAME,BACK-FILE | sort)" == "$loop0" ]]
+	expect "bad input: nothing created"
+}
+
+# ---------------------------------------------------------------------------
+# (d) --list: no root needed, test:label lines, no side effects.
+# ---------------------------------------------------------------------------
+check_list() {
+	local out rc want
+	out=$(runuser -u nobody -- env FTR_BUILD="$FAKES" FTR_IMG_DIR="$IMGDIR" "$RUNNER" --list 2>&1)
+	rc=$?
+	diag <<<"$out"
+	want="fake_all:tmpfs fake_all:tmpfs-huge fake_all:xfs fake_all:ext4 fake_all:btrfs fake_fail:tmpfs fake_fail:tmpfs-huge fake_knob:tmpfs fake_knob:tmpfs-huge fake_pass:tmpfs fake_pass:tmpfs-huge fake_skip:tmpfs fake_skip:tmpfs-huge fake_xfsonly:xfs"
+	check "--list as nobody: exit 0" test "$rc" -eq 0
+	check "--list: every test:label of the fakes" test "$(words "$out")" = "$want"
+	out=$(FTR_BUILD=$FAKES runner --list --fs xfs,ext4 -t 'fake_*:xfs' 2>&1)
+	check "--list --fs xfs,ext4 -t 'fake_*:xfs'" test "$(words "$out")" = "fake_all:xfs fake_xfsonly:xfs"
+	check "--list: nothing created" test -z "$(ls -A "$IMGDIR")"
+	if [[ -x $BUILD/selftests/collapse_basic ]]; then
+		out=$(runuser -u nobody -- env FTR_BUILD="$BUILD" "$RUNNER" --list -t collapse_basic 2>&1)
+		check "--list of the real build names collapse_basic: $(words "$out")" grep -q '^collapse_basic:' <<<"$out"
+	fi
+}
+
+# ---------------------------------------------------------------------------
+# (e) exit status and summary for a pass/fail/skip mix; knob restore after a
+#     normal test; --loop and --until-fail; --dir.
+# ---------------------------------------------------------------------------
+check_mix() {
+	local out rc defrag res
+	defrag=$(sed 's/.*\[\(.*\)\].*/\1/' /sys/kernel/mm/transparent_hugepage/defrag)
+	out=$(FTR_BUILD=$FAKES runner --fs tmpfs,tmpfs-huge --seed 7 --quick 2>&1)
+	rc=$?
+	diag <<<"$out"
+	check "mix: exit 1" test "$rc" -eq 1
+	check "mix: summary 6 passed, 2 failed, 2 skipped" test "$(tail -n1 <<<"$out")" = "6 passed, 2 failed, 2 skipped"
+	check "mix: plan 1..10" grep -qx '1\.\.10' <<<"$out"
+	check "mix: skip reason is the test's last # SKIP" grep -qx 'ok [0-9]* fake_skip:tmpfs # SKIP fake reason' <<<"$out"
+	check "mix: failure reported" grep -qx 'not ok [0-9]* fake_fail:tmpfs-huge # exit=1' <<<"$out"
+	check "mix: test output indented" grep -qx '# # oracle: class=LOST fake' <<<"$out"
+	check "mix: --quick passes --quick --duration 2" grep -q '^# cmd: fake_pass .*--duration 2 --quick' <<<"$out"
+	check "mix: kernel line" grep -q "^# kernel: $(uname -r)\$" <<<"$out"
+	[[ $(sed "s/.*\[\(.*\)\].*/\1/" /sys/kernel/mm/transparent_hugepage/defrag) == "$defrag" ]] && grep -q "^# restored defrag: " <<<"$out"
+	expect "mix: defrag knob restored and reported"
+	check "mix: nothing left" nothing_left
+
+	out=$(FTR_BUILD=$FAKES runner --fs tmpfs -t pass --loop 3 --quick 2>&1); rc=$?
+	[[ $rc -eq 0 && $(tail -n1 <<<"$out") == "3 passed, 0 failed, 0 skipped" ]]
+	expect "pass only, --loop 3: exit 0, 3 passed"
+	out=$(FTR_BUILD=$FAKES runner --fs tmpfs -t skip --quick 2>&1); rc=$?
+	[[ $rc -eq 0 && $(tail -n1 <<<"$out") == "0 passed, 0 failed, 1 skipped" ]]
+	expect "skip only: exit 0, 1 skipped"
+
+	out=$(FTR_BUILD=$FAKES FTR_RESULTS=$TMP runner --fs tmpfs -t 'fake_[pf]a*' --until-fail --quick 2>&1); rc=$?
+	diag <<<"$out"
+	res=$(sed -n 's/^# until-fail: iteration 1 failed .* output kept in \(.*\)$/\1/p' <<<"$out")
+	[[ $rc -eq 1 && -n $res ]] && grep -q "^not ok 1 fake_fail:tmpfs" "$res"
+	expect "until-fail: stops at iteration 1, exit 1, log kept"
+	out=$(FTR_BUILD=$FAKES FTR_RESULTS=$TMP runner --fs tmpfs -t pass --until-fail --loop 3 --quick 2>&1); rc=$?
+	[[ $rc -eq 0 ]] && grep -q "no failure in 3 iterations" <<<"$out" && grep -qx "1\.\.3" <<<"$out"
+	expect "until-fail --loop 3 on a pass: exit 0, reports 3 iterations"
+	rm -rf "$TMP"/ftr-results.*
+
+	local d=$TMP/userdir
+	mkdir -p "$d"; echo keep >"$d/user-file"
+	out=$(FTR_BUILD=$FAKES runner --dir "$d" -t 'fake_[ap]*' --quick 2>&1); rc=$?
+	diag <<<"$out"
+	local t; t=$(findmnt -n -o FSTYPE -T "$d")
+	[[ $rc -eq 0 ]] && grep -qx "ok 1 fake_all:dir" <<<"$out" && grep -q "^ok 2 fake_pass:dir # SKIP fs type $t" <<<"$out"
+	expect "--dir ($t): fake_all runs, fake_pass (tmpfs only) skipped"
+	check "--dir: user's files kept, nothing of ours left" test "$(ls -A "$d")" = user-file
+}
+
+check_hang
+check_signal INT
+check_signal TERM
+check_bad_input
+check_list
+check_mix
+
+echo "$((N - NFAIL)) passed, $NFAIL failed"
+((NFAIL == 0))

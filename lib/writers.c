@@ -1,0 +1,289 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The writer paths.  Each write picks an extent inside a segment its role owns this
+ * epoch, publishes the new versions to the oracle, writes them through its path until
+ * every byte landed, then commits.  The PMD sequence counters it brackets the write
+ * with tell the collapser what may have split a THP or its PMD mapping meanwhile.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <liburing.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "roles.h"
+
+/* A random extent of whole blocks inside one owned segment, page-aligned if asked. */
+bool ftr_pick_extent(struct ftr_role *r, bool page_aligned, uint32_t avoid_seg,
+			uint32_t *seg, uint32_t *first, uint32_t *n)
+{
+	struct ftr_engine *e = r->eng;
+	uint32_t per_page = e->psz / FTR_BLOCK;
+
+	for (int tries = 0; tries < 8 && r->nsegs; tries++) {
+		uint32_t s = r->segs[ftr_rng_below(&r->rng, r->nsegs)], f, cnt, len;
+
+		if (s == avoid_seg)
+			continue;
+		ftr_seg_range(e, s, &f, &cnt);
+		if (page_aligned) {
+			uint32_t pf = (f + per_page - 1) / per_page * per_page;
+
+			if (pf + per_page > f + cnt)
+				continue;
+			cnt = (f + cnt - pf) / per_page;
+			len = ftr_rng_range(&r->rng, 1, cnt);
+			*first = pf + ftr_rng_below(&r->rng, cnt - len + 1) * per_page;
+			*n = len * per_page;
+		} else {
+			/* Mostly small writes, sometimes the whole segment. */
+			switch (ftr_rng_below(&r->rng, 3)) {
+			case 0: len = 1; break;
+			case 1: len = ftr_rng_range(&r->rng, 1, per_page < cnt ? per_page : cnt); break;
+			default: len = ftr_rng_range(&r->rng, 1, cnt); break;
+			}
+			*first = f + ftr_rng_below(&r->rng, cnt - len + 1);
+			*n = len;
+		}
+		*seg = s;
+		return true;
+	}
+	return false;
+}
+
+int ftr_pwrite_full(int fd, const char *buf, size_t len, off_t off)
+{
+	while (len) {
+		ssize_t n = pwrite(fd, buf, len, off);
+
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n <= 0)
+			return -(n < 0 ? errno : EIO);
+		buf += n;
+		len -= n;
+		off += n;
+	}
+	return 0;
+}
+
+static int write_seek(int fd, const char *buf, size_t len, off_t off)
+{
+	while (len) {
+		ssize_t n;
+
+		if (lseek(fd, off, SEEK_SET) != off)
+			return -errno;
+		n = write(fd, buf, len);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n <= 0)
+			return -(n < 0 ? errno : EIO);
+		buf += n;
+		len -= n;
+		off += n;
+	}
+	return 0;
+}
+
+/* pwritev2 with the buffer cut into up to four iovecs at random byte boundaries. */
+static int write_vec(struct ftr_role *r, int fd, char *buf, size_t len, off_t off)
+{
+	while (len) {
+		struct iovec iov[4];
+		size_t left = len;
+		int cnt = 0;
+		ssize_t n;
+
+		while (left && cnt < 4) {
+			size_t l = cnt == 3 ? left : ftr_rng_range(&r->rng, 1, left);
+
+			iov[cnt++] = (struct iovec){ buf + (len - left), l };
+			left -= l;
+		}
+		n = pwritev2(fd, iov, cnt, off, 0);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n <= 0)
+			return -(n < 0 ? errno : EIO);
+		buf += n;
+		len -= n;
+		off += n;
+	}
+	return 0;
+}
+
+/* Stores of one width (8 bytes to 16 KiB), forwards or backwards, 8 bytes at a time so a
+ * racing reader never sees a word half-written by us. */
+static void store_mapped(struct ftr_role *r, char *dst, const char *src, size_t len)
+{
+	static const size_t widths[] = { 8, 16, 64, 512, 4096, 16384 };
+	size_t w = widths[ftr_rng_below(&r->rng, 6)], nchunks;
+	bool back = ftr_rng_below(&r->rng, 2);
+
+	if (w > len)
+		w = len;
+	nchunks = (len + w - 1) / w;
+	for (size_t c = 0; c < nchunks; c++) {
+		size_t i = back ? nchunks - 1 - c : c, start = i * w, end = start + w < len ? start + w : len;
+
+		for (size_t b = start; b < end; b += 8)
+			__atomic_store_n((uint64_t *)(dst + b), *(const uint64_t *)(src + b), __ATOMIC_RELAXED);
+	}
+}
+
+static int write_openw(struct ftr_engine *e, const char *buf, size_t len, off_t off)
+{
+	int fd = open(e->path, O_WRONLY | O_CLOEXEC), ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = ftr_pwrite_full(fd, buf, len, off);
+	close(fd);
+	return ret;
+}
+
+/* Several writes in flight at once; each is resubmitted until it completed in full. */
+static int write_uring(struct ftr_role *r, int cnt, const uint32_t *first, const uint32_t *n)
+{
+	struct role_priv *p = r->priv;
+	struct ftr_engine *e = r->eng;
+	size_t done[URING_QD] = { 0 };
+	bool busy[URING_QD] = { false };
+	int left = cnt;
+
+	while (left) {
+		struct io_uring_cqe *cqe;
+		int ret;
+
+		for (int i = 0; i < cnt; i++) {
+			size_t len = (size_t)n[i] * FTR_BLOCK;
+			off_t off = (off_t)first[i] * FTR_BLOCK + done[i];
+			char *b = p->buf + i * e->seg + done[i];
+			struct io_uring_sqe *sqe;
+
+			if (busy[i] || done[i] == len)
+				continue;
+			sqe = io_uring_get_sqe(&p->ring);
+			if (r->mode == FTR_P_URING_FIXED)
+				io_uring_prep_write_fixed(sqe, p->fd, b, len - done[i], off, i);
+			else
+				io_uring_prep_write(sqe, p->fd, b, len - done[i], off);
+			io_uring_sqe_set_data64(sqe, i);
+			busy[i] = true;
+		}
+		ret = io_uring_submit_and_wait(&p->ring, 1);
+		if (ret < 0 && ret != -EINTR)
+			return ret;
+		while (!io_uring_peek_cqe(&p->ring, &cqe)) {
+			int i = io_uring_cqe_get_data64(cqe), res = cqe->res;
+
+			io_uring_cqe_seen(&p->ring, cqe);
+			busy[i] = false;
+			if (res < 0 && res != -EAGAIN && res != -EINTR)
+				return res;
+			if (res > 0)
+				done[i] += res;
+			if (done[i] == (size_t)n[i] * FTR_BLOCK)
+				left--;
+		}
+	}
+	return 0;
+}
+
+/* The PMDs an extent touches, bracketed around the write. */
+static void extent_seqc(struct ftr_role *r, size_t off, size_t len, bool begin)
+{
+	struct ftr_engine *e = r->eng;
+
+	for (size_t pmd = off / e->pmd; pmd <= (off + len - 1) / e->pmd; pmd++) {
+		struct ftr_pmd_state *s = &e->pmds[pmd];
+		/* O_DIRECT invalidates the page cache; an old kernel drops THPs on a
+		 * writable open; a store may split a write-protected PMD mapping. */
+		struct ftr_seqc *c = r->mode == FTR_P_DIRECT || r->mode == FTR_P_OPENW ? &s->split :
+				     r->mode == FTR_P_MMAP ? &s->store : NULL;
+
+		if (c && begin)
+			ftr_seqc_begin(c);
+		else if (c)
+			ftr_seqc_end(c);
+	}
+}
+
+int ftr_writer_op(struct ftr_role *r)
+{
+	struct role_priv *p = r->priv;
+	struct ftr_engine *e = r->eng;
+	uint32_t seg[URING_QD], first[URING_QD], n[URING_QD];
+	uint64_t t0, csnap[URING_QD];
+	int cnt = 1, ret = 0;
+	bool aligned = r->mode == FTR_P_DIRECT;
+
+	if (r->mode == FTR_P_URING || r->mode == FTR_P_URING_FIXED)
+		cnt = ftr_rng_range(&r->rng, 1, URING_QD);
+	for (int i = 0; i < cnt; i++)
+		if (!ftr_pick_extent(r, aligned, i ? seg[i - 1] : UINT32_MAX, &seg[i], &first[i], &n[i])) {
+			cnt = i;
+			break;
+		}
+	/* io_uring extents must not overlap: keep them in distinct segments. */
+	for (int i = 1; i < cnt; i++)
+		for (int j = 0; j < i; j++)
+			if (seg[i] == seg[j])
+				cnt = i;
+	if (!cnt) {
+		ftr_pause_us(r, 1000);	/* owns nothing this epoch */
+		return 0;
+	}
+	for (int i = 0; i < cnt; i++) {
+		size_t off = (size_t)first[i] * FTR_BLOCK;
+
+		extent_seqc(r, off, (size_t)n[i] * FTR_BLOCK, true);
+		csnap[i] = ftr_seqc_read(&e->pmds[off / e->pmd].collapse);
+		ftr_oracle_begin_stamp(&e->oracle, p->buf + i * e->seg, first[i], n[i], r->mode);
+	}
+	t0 = ftr_now_ns();
+	switch (r->mode) {
+	case FTR_P_WRITE:
+		ret = write_seek(p->fd, p->buf, n[0] * FTR_BLOCK, (off_t)first[0] * FTR_BLOCK);
+		break;
+	case FTR_P_PWRITE:
+	case FTR_P_DIRECT:
+		ret = ftr_pwrite_full(p->fd, p->buf, n[0] * FTR_BLOCK, (off_t)first[0] * FTR_BLOCK);
+		break;
+	case FTR_P_PWRITEV:
+		ret = write_vec(r, p->fd, p->buf, n[0] * FTR_BLOCK, (off_t)first[0] * FTR_BLOCK);
+		break;
+	case FTR_P_OPENW:
+		ret = write_openw(e, p->buf, n[0] * FTR_BLOCK, (off_t)first[0] * FTR_BLOCK);
+		break;
+	case FTR_P_MMAP:
+		store_mapped(r, e->map + (size_t)first[0] * FTR_BLOCK, p->buf, n[0] * FTR_BLOCK);
+		break;
+	default:
+		ret = write_uring(r, cnt, first, n);
+		break;
+	}
+	for (int i = 0; i < cnt; i++) {
+		size_t off = (size_t)first[i] * FTR_BLOCK;
+
+		extent_seqc(r, off, (size_t)n[i] * FTR_BLOCK, false);
+		if (ret)
+			continue;
+		ftr_oracle_commit(&e->oracle, first[i], n[i]);
+		ftr_role_log(r, FTR_OP_WRITE, t0, off, n[i] * FTR_BLOCK,
+			     ftr_ver_gen(__atomic_load_n(&e->oracle.done[first[i]], __ATOMIC_ACQUIRE)), 0);
+		r->st->ops++;
+		r->st->bytes += (uint64_t)n[i] * FTR_BLOCK;
+		if (!ftr_seqc_same(&e->pmds[off / e->pmd].collapse, csnap[i]))
+			r->st->overlaps++;
+	}
+	if (ret)
+		return ret;
+	ftr_pause_us(r, e->sc->pause_us);
+	return 0;
+}
+
