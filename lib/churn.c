@@ -6,8 +6,10 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "engine.h"
@@ -73,13 +75,127 @@ static int op_sync_range(struct ftr_role *r)
 			  sync_file_range(p->fd, off, r->eng->pmd, flags) ? errno : 0);
 }
 
+/* Page-cache walkers that return no data: their answers must still agree with what
+ * was written.  SEEK_HOLE may only find a hole where a punch, zero-range or truncate
+ * could have made one meanwhile. */
+static int op_seek(struct ftr_role *r)
+{
+	struct role_priv *p = r->priv;
+	struct ftr_engine *e = r->eng;
+	uint64_t snap[64], t0 = ftr_now_ns(), off = ftr_rng_below(&r->rng, e->nblocks) * (uint64_t)FTR_BLOCK;
+	off_t hole, data;
+	uint32_t pmd;
+
+	for (pmd = 0; pmd < e->npmds && pmd < 64; pmd++)
+		snap[pmd] = ftr_seqc_read(&e->pmds[pmd].split);
+	hole = lseek(p->fd, off, SEEK_HOLE);
+	data = lseek(p->fd, off, SEEK_DATA);
+	if (hole < 0 || data < 0)
+		return churn_done(r, FTR_OP_READ, t0, off, 0, errno);
+	if ((uint64_t)hole < e->size && (pmd = hole / e->pmd) < 64 &&
+	    ftr_seqc_same(&e->pmds[pmd].split, snap[pmd]))
+		ftr_contract_fail(r, "SEEK_HOLE from %#llx found a hole at %#llx, inside data nothing punched",
+				  (unsigned long long)off, (unsigned long long)hole);
+	if ((uint64_t)data != off && (pmd = off / e->pmd) < 64 &&
+	    ftr_seqc_same(&e->pmds[pmd].split, snap[pmd]))
+		ftr_contract_fail(r, "SEEK_DATA from %#llx answered %#llx: written data reported as a hole",
+				  (unsigned long long)off, (unsigned long long)data);
+	return churn_done(r, FTR_OP_READ, t0, off, 0, 0);
+}
+
+static int op_mincore(struct ftr_role *r)
+{
+	struct ftr_engine *e = r->eng;
+	uint64_t t0 = ftr_now_ns(), off = churn_pmd(r);
+	unsigned char vec[4096];
+	size_t pages = e->pmd / e->psz < sizeof(vec) ? e->pmd / e->psz : sizeof(vec);
+
+	return churn_done(r, FTR_OP_READ, t0, off, e->pmd,
+			  mincore(e->map + off, pages * e->psz, vec) ? errno : 0);
+}
+
+#ifndef __NR_cachestat
+#define __NR_cachestat 451
+#endif
+
+struct cachestat_range { uint64_t off, len; };
+struct cachestat { uint64_t nr_cache, nr_dirty, nr_writeback, nr_evicted, nr_recently_evicted; };
+
+static int op_cachestat(struct ftr_role *r)
+{
+	struct role_priv *p = r->priv;
+	struct ftr_engine *e = r->eng;
+	uint64_t t0 = ftr_now_ns(), off = churn_pmd(r);
+	struct cachestat_range range = { off, e->pmd };
+	struct cachestat cs;
+
+	if (syscall(__NR_cachestat, p->fd, &range, &cs, 0)) {
+		if (errno == ENOSYS)
+			ftr_pause_us(r, 10000);	/* this kernel has no cachestat */
+		return churn_done(r, FTR_OP_READ, t0, off, e->pmd, errno);
+	}
+	if (cs.nr_cache + cs.nr_evicted > e->pmd / e->psz || cs.nr_dirty > cs.nr_cache)
+		ftr_contract_fail(r, "cachestat of %#llx+%#zx: cache %llu dirty %llu evicted %llu pages of %zu",
+				  (unsigned long long)off, e->pmd, (unsigned long long)cs.nr_cache,
+				  (unsigned long long)cs.nr_dirty, (unsigned long long)cs.nr_evicted,
+				  e->pmd / e->psz);
+	return churn_done(r, FTR_OP_READ, t0, off, e->pmd, 0);
+}
+
+/* Splits and reclaim of the ranges being collapsed. */
+static int do_madvise(struct ftr_role *r, int advice, bool may_split)
+{
+	struct ftr_engine *e = r->eng;
+	uint64_t t0 = ftr_now_ns(), off = churn_pmd(r);
+	struct ftr_seqc *split = &e->pmds[off / e->pmd].split;
+	int err;
+
+	if (may_split)
+		ftr_seqc_begin(split);
+	err = madvise(e->map + off, e->pmd, advice) ? errno : 0;
+	if (may_split)
+		ftr_seqc_end(split);
+	return churn_done(r, may_split ? FTR_OP_PAGEOUT : FTR_OP_READ, t0, off, e->pmd, err);
+}
+
+static int op_pageout(struct ftr_role *r) { return do_madvise(r, MADV_PAGEOUT, true); }
+static int op_cold(struct ftr_role *r) { return do_madvise(r, MADV_COLD, false); }
+
+/* Compaction migrates folios under the collapser; a migration that fails may split. */
+static int op_compact(struct ftr_role *r)
+{
+	struct ftr_engine *e = r->eng;
+	uint64_t t0 = ftr_now_ns();
+	int fd, err = 0;
+
+	for (uint32_t i = 0; i < e->npmds; i++)
+		ftr_seqc_begin(&e->pmds[i].split);
+	fd = open("/proc/sys/vm/compact_memory", O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, "1", 1) != 1)
+		err = errno;
+	if (fd >= 0)
+		close(fd);
+	for (uint32_t i = 0; i < e->npmds; i++)
+		ftr_seqc_end(&e->pmds[i].split);
+	ftr_pause_us(r, 20000);	/* a whole-machine operation: not too often */
+	return churn_done(r, FTR_OP_PAGEOUT, t0, 0, e->size, err);
+}
+
 static const struct ftr_churn_ops churn_fsync = { .name = "fsync", .op = op_fsync };
 static const struct ftr_churn_ops churn_fdatasync = { .name = "fdatasync", .op = op_fdatasync };
 static const struct ftr_churn_ops churn_msync = { .name = "msync", .op = op_msync };
 static const struct ftr_churn_ops churn_msync_async = { .name = "msync-async", .op = op_msync_async };
 static const struct ftr_churn_ops churn_sync_range = { .name = "sync-range", .op = op_sync_range };
+static const struct ftr_churn_ops churn_seek = { .name = "seek", .op = op_seek };
+static const struct ftr_churn_ops churn_mincore = { .name = "mincore", .op = op_mincore };
+static const struct ftr_churn_ops churn_cachestat = { .name = "cachestat", .op = op_cachestat };
+static const struct ftr_churn_ops churn_pageout = { .name = "pageout", .op = op_pageout };
+static const struct ftr_churn_ops churn_cold = { .name = "cold", .op = op_cold };
+static const struct ftr_churn_ops churn_compact = { .name = "compact", .op = op_compact };
 
 const struct ftr_churn_ops *const ftr_churn_roles[] = {
 	&churn_fsync, &churn_fdatasync, &churn_msync, &churn_msync_async, &churn_sync_range,
+	&churn_seek, &churn_mincore, &churn_cachestat, &churn_pageout, &churn_cold, &churn_compact,
+	&ftr_churn_punch, &ftr_churn_zero, &ftr_churn_truncate,
 };
 const unsigned ftr_churn_nr = sizeof(ftr_churn_roles) / sizeof(ftr_churn_roles[0]);

@@ -22,6 +22,7 @@
 #include "engine.h"
 #include "knob.h"
 #include "ktap.h"
+#include "roles.h"
 #include "thp.h"
 
 #define SEG_PAGES	8
@@ -73,6 +74,23 @@ void ftr_fatal(struct ftr_role *r, const struct ftr_bad *bad, const char *fmt, .
 	__atomic_store_n(&sh->fatal, 2, __ATOMIC_RELEASE);
 }
 
+void ftr_contract_fail(struct ftr_role *r, const char *fmt, ...)
+{
+	struct ftr_shared *sh = r->eng->sh;
+	uint32_t zero = 0;
+	va_list ap;
+	int n;
+
+	if (!__atomic_compare_exchange_n(&sh->contract, &zero, 1, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE))
+		return;
+	n = snprintf(sh->contract_msg, sizeof(sh->contract_msg), "%s: ", r->name);
+	va_start(ap, fmt);
+	vsnprintf(sh->contract_msg + n, sizeof(sh->contract_msg) - n, fmt, ap);
+	va_end(ap);
+	__atomic_store_n(&sh->contract, 2, __ATOMIC_RELEASE);
+}
+
 void ftr_role_log(struct ftr_role *r, enum ftr_op op, uint64_t t0, uint64_t off, uint32_t len,
 		  uint32_t gen, int res)
 {
@@ -102,6 +120,12 @@ void ftr_seg_range(const struct ftr_engine *e, uint32_t seg, uint32_t *first, ui
 
 static int seg_owner(const struct ftr_engine *e, uint32_t epoch, uint32_t seg)
 {
+	uint32_t first, n;
+
+	/* The tail role owns the last two segments' worth of the file, always. */
+	ftr_seg_range(e, seg, &first, &n);
+	if (e->tail_owner >= 0 && (uint64_t)(first + n) * FTR_BLOCK + 2 * e->seg > e->size)
+		return e->tail_owner;
 	return ftr_mix64(e->seed ^ (uint64_t)epoch << 32 ^ seg) % e->nowners;
 }
 
@@ -341,6 +365,7 @@ static int engine_setup(struct ftr_engine *e, const struct ftr_scenario *sc, str
 	e->npmds = e->size / e->pmd;
 	e->nseg = e->size / e->seg + 1;
 	e->fd = -1;
+	e->tail_owner = -1;
 	e->map = e->map2 = MAP_FAILED;
 	snprintf(e->path, sizeof(e->path), "%s/ftr%d", env->dir, getpid());
 	if (ftr_setup_roles(e))
@@ -360,6 +385,7 @@ static int engine_setup(struct ftr_engine *e, const struct ftr_scenario *sc, str
 		return -errno;
 	if (e->khugepaged)
 		khugepaged_setup(e);
+	ftr_bus_install();
 	return start_roles(e);
 }
 

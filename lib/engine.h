@@ -59,7 +59,11 @@ enum ftr_role_kind {
 	FTR_R_WRITER, FTR_R_COLLAPSER, FTR_R_KHUGEPAGED, FTR_R_SPLITTER, FTR_R_READER, FTR_R_CHURN
 };
 enum ftr_split_mode { FTR_SPLIT_NONE, FTR_SPLIT_DEBUGFS, FTR_SPLIT_PUNCH, FTR_SPLIT_PAGEOUT };
-enum ftr_read_mode { FTR_READ_READ, FTR_READ_MAP, FTR_READ_MAP2 };
+enum ftr_read_mode {
+	FTR_READ_READ, FTR_READ_MAP, FTR_READ_MAP2, FTR_READ_BIG, FTR_READ_SPLICE,
+	FTR_READ_SENDFILE, FTR_READ_COPY, FTR_READ_NR
+};
+extern const char *const ftr_read_names[FTR_READ_NR];
 
 #define FTR_ERRNO_SLOTS 6	/* 0, EAGAIN, EBUSY, ENOMEM, EINVAL, other */
 
@@ -127,6 +131,8 @@ struct ftr_shared {
 	uint32_t fatal_role;
 	uint64_t fatal_off;
 	char fatal_msg[200];
+	uint32_t contract;	/* a churn role saw the kernel break a stated contract */
+	char contract_msg[256];
 };
 
 struct ftr_engine;
@@ -166,6 +172,7 @@ struct ftr_engine {
 	struct ftr_role roles[FTR_MAX_ROLES];
 	int nroles, nowners;
 	int owner_role[FTR_MAX_ROLES];	/* owner index -> role id */
+	int tail_owner;			/* owner index of the tail role, or -1 */
 	enum ftr_split_mode split;
 	bool khugepaged;
 	void *shm;
@@ -189,6 +196,7 @@ struct ftr_churn_ops {
 	const char *name;
 	bool owns;		/* gets segments like a writer */
 	bool process;		/* runs as a forked process */
+	bool tail;		/* owns the end of the file every epoch (it may cut it off) */
 	int (*setup)(struct ftr_role *r);	/* optional, after the common setup */
 	int (*op)(struct ftr_role *r);
 };
@@ -208,6 +216,9 @@ bool ftr_path_usable(struct ftr_engine *e, unsigned path, char *why, size_t len)
 /* engine.c helpers the roles use. */
 void ftr_role_epoch_segments(struct ftr_role *r);
 void ftr_seg_range(const struct ftr_engine *e, uint32_t seg, uint32_t *first, uint32_t *n);
+/* A churn role saw the kernel break a contract its scenario states; the first one is
+ * reported as the churn subtest's failure. */
+void ftr_contract_fail(struct ftr_role *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A role saw wrong data (bad != NULL) or a hard error: the first one is reported. */
 void ftr_fatal(struct ftr_role *r, const struct ftr_bad *bad, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,17 +33,22 @@ long long ftr_parse_size(const char *s)
 {
 	char *end;
 	long long v;
+	int shift = 0;
 
 	errno = 0;
-	v = strtoll(s, &end, 0);
+	/* Hex or decimal; a leading zero is not octal here. */
+	v = strtoll(s, &end, !strncasecmp(s, "0x", 2) ? 16 : 10);
 	if (errno || end == s || v <= 0)
 		return -1;
 	switch (*end) {
-	case 'k': case 'K': v <<= 10; end++; break;
-	case 'm': case 'M': v <<= 20; end++; break;
-	case 'g': case 'G': v <<= 30; end++; break;
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
 	}
-	return *end ? -1 : v;
+	/* A shift that overflows is undefined and may wrap to 0 ("the default"). */
+	if (*end || v > LLONG_MAX >> shift)
+		return -1;
+	return v << shift;
 }
 
 static int bad(const struct ftr_opts *o, const char *opt, const char *arg, const char *why)
@@ -108,7 +115,7 @@ int ftr_opts_parse(struct ftr_opts *o, int argc, char **argv)
 		case 's':
 			errno = 0;
 			o->seed = strtoull(optarg, &end, 0);
-			if (errno || end == optarg || *end || optarg[0] == '-')
+			if (errno || end == optarg || *end || strchr(optarg, '-'))
 				return bad(o, "--seed", optarg, "must be an unsigned number");
 			o->seed_given = true;
 			break;

@@ -13,7 +13,8 @@ const char *const ftr_path_names[FTR_P_NR] = {
 	[FTR_P_INIT] = "init", [FTR_P_WRITE] = "write", [FTR_P_PWRITE] = "pwrite",
 	[FTR_P_PWRITEV] = "pwritev2", [FTR_P_URING] = "uring", [FTR_P_URING_FIXED] = "uring-fixed",
 	[FTR_P_MMAP] = "mmap", [FTR_P_DIRECT] = "direct", [FTR_P_OPENW] = "openw",
-	[FTR_P_PUNCH] = "punch", [FTR_P_INJECT] = "inject",
+	[FTR_P_PUNCH] = "punch", [FTR_P_ZERO] = "zero-range", [FTR_P_TRUNC] = "truncate",
+	[FTR_P_INJECT] = "inject",
 };
 
 const char *ftr_class_name(enum ftr_class c)
@@ -222,7 +223,10 @@ static enum ftr_class classify(const struct ftr_oracle *o, const uint64_t *w, ui
 			return FTR_LOST;
 		return FTR_GARBAGE;	/* a newer or differently-made version: nobody wrote it */
 	}
-	/* Mixed: every word from some version of this block (or zero) means torn. */
+	/* Mixed: a header of this block and every word from some version of it (or
+	 * zero) means torn; a header nobody wrote means garbage. */
+	if (!f->stamp_valid || f->file_id != o->file_id || f->block != block || f->gen > g)
+		return FTR_GARBAGE;
 	for (j = HDR_WORDS; j < WORDS; j++) {
 		uint32_t gen;
 
@@ -283,7 +287,9 @@ uint32_t ftr_oracle_check(const struct ftr_oracle *o, const void *data, uint32_t
 			hi = __atomic_load_n(&o->inflight[b], __ATOMIC_ACQUIRE);
 			if (ftr_ver_gen(hi) < ftr_ver_gen(lo))
 				hi = lo;
-			if (ftr_ver_gen(hi) - ftr_ver_gen(lo) >= MAX_CANDIDATES) {
+			/* The tail is being shifted or cut off: its owner checks it itself. */
+			if ((ftr_ver_path(hi) == FTR_P_TRUNC && hi != lo) ||
+			    ftr_ver_gen(hi) - ftr_ver_gen(lo) >= MAX_CANDIDATES) {
 				if (unchecked)
 					(*unchecked)++;
 				continue;
@@ -292,8 +298,8 @@ uint32_t ftr_oracle_check(const struct ftr_oracle *o, const void *data, uint32_t
 			cand[nc++] = lo;
 			for (uint32_t g = ftr_ver_gen(lo) + 1; g <= ftr_ver_gen(hi); g++)
 				cand[nc++] = ftr_ver(g, ftr_ver_path(hi));
-			if (block_plausible(o, w, b, cand, nc,
-					    ftr_ver_path(hi) == FTR_P_PUNCH && hi != lo))
+			if (block_plausible(o, w, b, cand, nc, hi != lo &&
+					    (ftr_ver_path(hi) == FTR_P_PUNCH || ftr_ver_path(hi) == FTR_P_ZERO)))
 				continue;
 		}
 		if (nbad < max_bad)

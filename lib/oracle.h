@@ -37,7 +37,10 @@ enum ftr_path {
 	FTR_P_MMAP,		/* stores through the shared writable mapping */
 	FTR_P_DIRECT,		/* O_DIRECT pwrite */
 	FTR_P_OPENW,		/* another process: open for write, pwrite, close */
-	FTR_P_PUNCH,		/* the splitter: punch a page, then pwrite it back */
+	FTR_P_PUNCH,		/* punch a page, then pwrite it back: zeros while in flight */
+	FTR_P_ZERO,		/* FALLOC_FL_ZERO_RANGE, then pwrite back: zeros in flight */
+	FTR_P_TRUNC,		/* truncate / collapse-range / insert-range of the tail, then
+				 * rewrite: anything, or nothing (EOF, SIGBUS), in flight */
 	FTR_P_INJECT,		/* damage done on purpose by --inject */
 	FTR_P_NR
 };

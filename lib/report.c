@@ -149,7 +149,8 @@ void ftr_report_summary(struct ftr_engine *e)
 			ftr_diag("%-20s %8llu ops:%s, %.0f us per call", r->name,
 				 (unsigned long long)st->ops, res, st->ops ? st->busy_ns / 1e3 / st->ops : 0.0);
 		} else {
-			ftr_diag("%-20s %8llu ops:%s", r->name, (unsigned long long)st->ops, res);
+			ftr_diag("%-20s %8llu ops:%s%s%s", r->name, (unsigned long long)st->ops, res,
+				 st->last_err ? ", last error " : "", st->last_err ? strerror(st->last_err) : "");
 		}
 	}
 	ftr_diag("epochs verified %llu (evicted and re-read %llu, pages still resident after eviction %llu); "
@@ -177,6 +178,24 @@ static uint64_t collapses(struct ftr_engine *e, uint64_t *attempts, const struct
 	return ok;
 }
 
+static void churn_result(struct ftr_engine *e)
+{
+	uint64_t ops = 0;
+
+	for (int i = 0; i < e->nroles; i++)
+		if (e->roles[i].kind == FTR_R_CHURN)
+			ops += e->roles[i].st->res[0];
+	if (__atomic_load_n(&e->sh->contract, __ATOMIC_ACQUIRE) == 2) {
+		ftr_diag("CONTRACT BROKEN: %s", e->sh->contract_msg);
+		ftr_report_replay(e);
+		ftr_ktap_result(FTR_FAIL, "churn", "%s", e->sh->contract_msg);
+	} else if (!ops) {
+		ftr_ktap_result(FTR_SKIP, "churn", "no churn operation succeeded here (see the role lines)");
+	} else {
+		ftr_ktap_result(FTR_PASS, "churn", NULL);
+	}
+}
+
 void ftr_results(struct ftr_engine *e)
 {
 	const struct ftr_cap *cap = e->sc->ro_mapping ? &e->env->caps.collapse_ro : &e->env->caps.collapse_rw;
@@ -191,6 +210,8 @@ void ftr_results(struct ftr_engine *e)
 	} else {
 		ftr_ktap_result(FTR_PASS, "data", NULL);
 	}
+	if (e->sc->churn)
+		churn_result(e);
 	if (!who) {
 		ftr_ktap_result(FTR_SKIP, "collapse", "the scenario does not collapse");
 	} else if (e->thp_bad) {

@@ -43,6 +43,8 @@ bool ftr_path_usable(struct ftr_engine *e, unsigned path, char *why, size_t len)
 {
 	const struct ftr_caps *c = &e->env->caps;
 
+	if (path == FTR_P_INIT || path > FTR_P_OPENW)
+		return snprintf(why, len, "%s is not a writer path", ftr_path_names[path]), false;
 	if (e->sc->ro_mapping && path != FTR_P_OPENW)
 		return snprintf(why, len, "this scenario holds no writable fd or mapping"), false;
 	if ((path == FTR_P_URING || path == FTR_P_URING_FIXED) && !c->io_uring.ok)
@@ -92,8 +94,8 @@ int ftr_role_setup(struct ftr_role *r)
 		if (r->mode == FTR_P_URING_FIXED && (ret = io_uring_register_buffers(&p->ring, iov, URING_QD)))
 			return ret;
 	}
-	if (r->kind == FTR_R_READER && !(p->pre = calloc(READ_MAX / FTR_BLOCK, sizeof(*p->pre))))
-		return -ENOMEM;
+	if (r->kind == FTR_R_READER)
+		return ftr_reader_setup(r);
 	if (r->kind == FTR_R_COLLAPSER) {
 		p->perm = calloc(e->npmds, sizeof(*p->perm));
 		if (!p->perm)
@@ -117,6 +119,14 @@ void ftr_role_teardown(struct ftr_role *r)
 		return;
 	if (p->ring_ok)
 		io_uring_queue_exit(&p->ring);
+	if (r->kind == FTR_R_READER) {
+		if (p->pipe[0] >= 0)
+			close(p->pipe[0]);
+		if (p->pipe[1] >= 0)
+			close(p->pipe[1]);
+		if (p->copy_fd >= 0)
+			close(p->copy_fd);
+	}
 	if (p->fd >= 0)
 		close(p->fd);
 	free(p->buf);
@@ -140,17 +150,16 @@ static struct ftr_role *add_role(struct ftr_engine *e, enum ftr_role_kind kind, 
 
 /* "write=1,mmap=2" -> roles; names are writer paths or reader modes.  --threads N
  * spreads N writers over the mix's paths in order instead of the mix's counts. */
-static const char *mix_name(enum ftr_role_kind kind, unsigned m, const char *const *readers)
+static const char *mix_name(enum ftr_role_kind kind, unsigned m)
 {
 	return kind == FTR_R_WRITER ? ftr_path_names[m] :
-	       kind == FTR_R_CHURN ? ftr_churn_roles[m]->name : readers[m];
+	       kind == FTR_R_CHURN ? ftr_churn_roles[m]->name : ftr_read_names[m];
 }
 
 static int parse_mix(struct ftr_engine *e, const char *mix, enum ftr_role_kind kind, int total)
 {
-	static const char *const readers[] = { "read", "map", "map2" };
 	unsigned modes[16], counts[16], n = 0;
-	unsigned lim = kind == FTR_R_WRITER ? FTR_P_NR : kind == FTR_R_CHURN ? ftr_churn_nr : 3;
+	unsigned lim = kind == FTR_R_WRITER ? FTR_P_NR : kind == FTR_R_CHURN ? ftr_churn_nr : FTR_READ_NR;
 	char buf[256], name[32], *tok, *save;
 	struct ftr_role *r;
 
@@ -165,7 +174,7 @@ static int parse_mix(struct ftr_engine *e, const char *mix, enum ftr_role_kind k
 		if (eq)
 			*eq = '\0';
 		for (m = 0; m < lim; m++)
-			if (!strcmp(tok, mix_name(kind, m, readers)))
+			if (!strcmp(tok, mix_name(kind, m)))
 				break;
 		if (m == lim || counts[n] > 16) {
 			fprintf(stderr, "unknown role or count '%s' in mix '%s'\n", tok, mix);
@@ -184,7 +193,7 @@ static int parse_mix(struct ftr_engine *e, const char *mix, enum ftr_role_kind k
 		c++;
 		if (e->nroles == FTR_MAX_ROLES)
 			return -1;
-		snprintf(name, sizeof(name), "%s-%s%d", mix_name(kind, m, readers),
+		snprintf(name, sizeof(name), "%s-%s%d", mix_name(kind, m),
 			 kind == FTR_R_WRITER ? "writer" : kind == FTR_R_CHURN ? "churn" : "reader",
 			 e->nroles);
 		r = add_role(e, kind, m, name);
@@ -243,9 +252,15 @@ int ftr_setup_roles(struct ftr_engine *e)
 		e->khugepaged = true, add_role(e, FTR_R_KHUGEPAGED, 0, "khugepaged-watch");
 	if (parse_mix(e, sc->churn, FTR_R_CHURN, 0))
 		return -1;
-	for (i = 0; i < e->nroles; i++)
-		if (e->roles[i].kind == FTR_R_CHURN && ftr_churn_roles[e->roles[i].mode]->owns)
-			e->owner_role[e->nowners++] = i;
+	for (i = 0; i < e->nroles; i++) {
+		const struct ftr_churn_ops *ops = ftr_churn_roles[e->roles[i].mode];
+
+		if (e->roles[i].kind != FTR_R_CHURN || !ops->owns)
+			continue;
+		if (ops->tail)
+			e->tail_owner = e->nowners;
+		e->owner_role[e->nowners++] = i;
+	}
 	if (parse_mix(e, sc->readers, FTR_R_READER, 0))
 		return -1;
 	return e->nowners ? 0 : -1;
@@ -416,44 +431,6 @@ static int khugepaged_op(struct ftr_role *r)
 	return 0;
 }
 
-/* Reads a random range while everything races and checks it with racing tolerance. */
-static int reader_op(struct ftr_role *r)
-{
-	struct role_priv *p = r->priv;
-	struct ftr_engine *e = r->eng;
-	uint32_t n = ftr_rng_range(&r->rng, 1, READ_MAX / FTR_BLOCK), first, nbad, unchecked = 0;
-	uint64_t t0 = ftr_now_ns();
-	struct ftr_bad bad;
-	size_t off, len;
-
-	first = ftr_rng_below(&r->rng, e->nblocks - n + 1);
-	off = (size_t)first * FTR_BLOCK;
-	len = (size_t)n * FTR_BLOCK;
-	ftr_oracle_snapshot(&e->oracle, first, n, p->pre);
-	if (r->mode == FTR_READ_READ) {
-		ssize_t got = pread(p->fd, p->buf, len, off);
-
-		if (got != (ssize_t)len)
-			return got < 0 ? -errno : -EIO;
-	} else {
-		const char *src = (r->mode == FTR_READ_MAP ? e->map : e->map2) + off;
-
-		for (size_t b = 0; b < len; b += 8)
-			*(uint64_t *)(p->buf + b) = __atomic_load_n((const uint64_t *)(src + b), __ATOMIC_RELAXED);
-	}
-	nbad = ftr_oracle_check(&e->oracle, p->buf, first, n, p->pre, &bad, 1, &unchecked);
-	r->st->ops++;
-	r->st->bytes += len;
-	r->st->checked_blocks += n - unchecked;
-	r->st->unchecked_blocks += unchecked;
-	ftr_role_log(r, FTR_OP_READ, t0, off, len, 0, nbad);
-	ftr_pause_us(r, e->sc->pause_us);
-	if (nbad)
-		ftr_fatal(r, &bad, "%s saw %u bad blocks in [%#zx, %#zx) while racing", r->name, nbad,
-			  off, off + len);
-	return 0;
-}
-
 int ftr_role_op(struct ftr_role *r)
 {
 	switch (r->kind) {
@@ -462,6 +439,6 @@ int ftr_role_op(struct ftr_role *r)
 	case FTR_R_SPLITTER: return splitter_op(r);
 	case FTR_R_KHUGEPAGED: return khugepaged_op(r);
 	case FTR_R_CHURN: return ftr_churn_roles[r->mode]->op(r);
-	default: return reader_op(r);
+	default: return ftr_reader_op(r);
 	}
 }

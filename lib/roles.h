@@ -14,7 +14,6 @@
 #include "engine.h"
 
 #define URING_QD	4
-#define READ_MAX	(64 << 10)
 
 struct role_priv {
 	int fd;
@@ -22,6 +21,8 @@ struct role_priv {
 	struct io_uring ring;
 	bool ring_ok;
 	uint64_t *pre;		/* readers: done versions before the read */
+	int pipe[2], copy_fd;	/* readers: splice/sendfile pipe, copy_file_range target */
+	size_t read_max;
 	uint32_t *perm, perm_pos;	/* collapser: PMDs in random order */
 	unsigned long scans, collapsed;	/* khugepaged watcher */
 	void *churn;			/* a churn role's own state */
@@ -34,5 +35,17 @@ bool ftr_pick_extent(struct ftr_role *r, bool page_aligned, uint32_t avoid_seg,
 /* pwrite() until every byte landed; 0 or -errno. */
 int ftr_pwrite_full(int fd, const char *buf, size_t len, off_t off);
 int ftr_writer_op(struct ftr_role *r);
+int ftr_reader_setup(struct ftr_role *r);
+int ftr_reader_op(struct ftr_role *r);
+
+/* SIGBUS from a mapping that reaches past EOF: a thread arms ftr_bus_jmp around its
+ * accesses and learns the faulting address instead of dying. */
+#include <setjmp.h>
+extern __thread sigjmp_buf *ftr_bus_jmp;
+extern __thread char *ftr_bus_addr;
+void ftr_bus_install(void);
+
+/* holes.c */
+extern const struct ftr_churn_ops ftr_churn_punch, ftr_churn_zero, ftr_churn_truncate;
 
 #endif

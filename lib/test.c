@@ -165,7 +165,7 @@ int main(int argc, char **argv)
 	}
 	env.dir = opts.dir ?: private_mnt;
 	env.fs = opts.fs ?: (opts.dir ? "dir" : "tmpfs");
-	ftr_ktap_plan(t->scenario ? 3 : t->nr_subtests + 1);
+	ftr_ktap_plan(t->scenario ? 3 + !!t->scenario->churn : t->nr_subtests + 1);
 	ftr_diag("%s on %s (%s), kernel %s, seed %llu", t->name, env.fs, env.dir, u.release,
 		 (unsigned long long)opts.seed);
 	if (ftr_kmsg_start(&env.kmsg))

@@ -85,7 +85,12 @@ int ftr_folio_runs(const uint64_t *pagemap, const uint64_t *kpf, unsigned long n
 		}
 		r->kpf = kpf[i];
 		r->order = 0;
-		if (kpf[i] & (1ULL << FTR_KPF_COMPOUND_HEAD) || kpf[i] & (1ULL << FTR_KPF_COMPOUND_TAIL)) {
+		if (!(kpf[i] & (1ULL << FTR_KPF_COMPOUND_HEAD) || kpf[i] & (1ULL << FTR_KPF_COMPOUND_TAIL))) {
+			/* Neighbouring small folios share a run: a split PMD stays one line. */
+			while (j < nr_pages && (pagemap[j] & FTR_PM_PRESENT) && (pagemap[j] & FTR_PM_PFN_MASK) &&
+			       !(kpf[j] & ((1ULL << FTR_KPF_COMPOUND_HEAD) | (1ULL << FTR_KPF_COMPOUND_TAIL))))
+				j++;
+		} else {
 			/* Extend over tails at consecutive PFNs; a tail that starts the range is
 			 * part of a folio whose head lies before it. */
 			while (j < nr_pages && (pagemap[j] & FTR_PM_PRESENT) &&

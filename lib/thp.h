@@ -34,7 +34,8 @@ int ftr_smaps_read(pid_t pid, unsigned long addr, struct ftr_smaps *out);
 #define FTR_PM_PRESENT		(1ULL << 63)
 #define FTR_PM_PFN_MASK		((1ULL << 55) - 1)
 
-/* A run of pages backed by one folio (or one unmapped stretch: order -1). */
+/* A run of pages backed by one large folio, or by neighbouring small folios (order 0),
+ * or not present (order -1). */
 struct ftr_folio_run {
 	unsigned long first;	/* page index in the range */
 	unsigned long nr;	/* pages of the range in this run */

@@ -1,0 +1,220 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Verifying readers: each reads a random range while everything races, through one
+ * way of walking the page cache — read(), either mapping, a large read(), splice and
+ * sendfile into a pipe, copy_file_range into a second file — and checks it against
+ * the oracle with racing tolerance.  A walker that met a large folio where it had seen
+ * small ones, and got it wrong, shows up here as wrong data.
+ *
+ * The tail of the file may be cut off or shifted for a moment by the truncate role:
+ * a short read, or SIGBUS from a mapping, is accepted there and only there.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sendfile.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "roles.h"
+
+#define READ_MAX (64 << 10)
+
+const char *const ftr_read_names[FTR_READ_NR] = {
+	[FTR_READ_READ] = "read", [FTR_READ_MAP] = "map", [FTR_READ_MAP2] = "map2",
+	[FTR_READ_BIG] = "bigread", [FTR_READ_SPLICE] = "splice",
+	[FTR_READ_SENDFILE] = "sendfile", [FTR_READ_COPY] = "copy",
+};
+
+__thread sigjmp_buf *ftr_bus_jmp;
+__thread char *ftr_bus_addr;
+
+static void on_sigbus(int sig, siginfo_t *si, void *uc)
+{
+	(void)uc;
+	if (!ftr_bus_jmp) {
+		signal(sig, SIG_DFL);	/* not ours to catch: die as we would have */
+		raise(sig);
+		return;
+	}
+	ftr_bus_addr = si->si_addr;
+	siglongjmp(*ftr_bus_jmp, 1);
+}
+
+void ftr_bus_install(void)
+{
+	struct sigaction sa = { .sa_sigaction = on_sigbus, .sa_flags = SA_SIGINFO | SA_NODEFER };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGBUS, &sa, NULL);
+}
+
+int ftr_reader_setup(struct ftr_role *r)
+{
+	struct role_priv *p = r->priv;
+	struct ftr_engine *e = r->eng;
+	char path[4200];
+
+	p->pipe[0] = p->pipe[1] = p->copy_fd = -1;
+	p->read_max = r->mode == FTR_READ_BIG ? 2 * e->pmd : READ_MAX;
+	if (p->read_max > e->size)
+		p->read_max = e->size;
+	free(p->buf);
+	if (posix_memalign((void **)&p->buf, e->psz, p->read_max))
+		return -ENOMEM;
+	p->pre = calloc(p->read_max / FTR_BLOCK, sizeof(*p->pre));
+	if (!p->pre)
+		return -ENOMEM;
+	if (r->mode == FTR_READ_SPLICE || r->mode == FTR_READ_SENDFILE) {
+		if (pipe2(p->pipe, O_CLOEXEC))
+			return -errno;
+		fcntl(p->pipe[1], F_SETPIPE_SZ, 1 << 20);
+	}
+	if (r->mode == FTR_READ_COPY) {
+		snprintf(path, sizeof(path), "%s.copy%d", e->path, r->id);
+		p->copy_fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		unlink(path);	/* nobody else needs its name */
+		if (p->copy_fd < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+/* Moves up to len bytes from the file through the pipe into buf; bytes got. */
+static ssize_t through_pipe(struct role_priv *p, bool use_sendfile, size_t off, size_t len)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		size_t want = len - got > (64 << 10) ? 64 << 10 : len - got;
+		loff_t o = off + got;
+		ssize_t n = use_sendfile ? sendfile(p->pipe[1], p->fd, &o, want)
+					 : splice(p->fd, &o, p->pipe[1], NULL, want, 0);
+
+		if (n < 0)
+			return -errno;
+		if (!n)
+			break;
+		for (ssize_t m = 0, k; m < n; m += k) {
+			k = read(p->pipe[0], p->buf + got + m, n - m);
+			if (k <= 0)
+				return -EIO;
+		}
+		got += n;
+	}
+	return got;
+}
+
+static ssize_t read_full(int fd, char *buf, size_t len, size_t off)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = pread(fd, buf + got, len - got, off + got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (!n)
+			break;
+		got += n;
+	}
+	return got;
+}
+
+/* Copies from a mapping 8 bytes at a time; stops at SIGBUS, returning what it got. */
+static size_t read_mapped(char *dst, const char *src, size_t len)
+{
+	sigjmp_buf jb;
+	volatile size_t b = 0;
+
+	if (sigsetjmp(jb, 1)) {
+		ftr_bus_jmp = NULL;
+		return b;
+	}
+	ftr_bus_jmp = &jb;
+	for (; b < len; b += 8)
+		*(uint64_t *)(dst + b) = __atomic_load_n((const uint64_t *)(src + b), __ATOMIC_RELAXED);
+	ftr_bus_jmp = NULL;
+	return len;
+}
+
+static ssize_t read_range(struct ftr_role *r, size_t off, size_t len)
+{
+	struct role_priv *p = r->priv;
+	struct ftr_engine *e = r->eng;
+	ssize_t n;
+
+	switch (r->mode) {
+	case FTR_READ_MAP:
+	case FTR_READ_MAP2:
+		return read_mapped(p->buf, (r->mode == FTR_READ_MAP ? e->map : e->map2) + off, len);
+	case FTR_READ_SPLICE:
+	case FTR_READ_SENDFILE:
+		return through_pipe(p, r->mode == FTR_READ_SENDFILE, off, len);
+	case FTR_READ_COPY: {
+		loff_t in = off, out = 0;
+		size_t got = 0;
+
+		if (ftruncate(p->copy_fd, 0))
+			return -errno;
+		while (got < len) {
+			n = copy_file_range(p->fd, &in, p->copy_fd, &out, len - got, 0);
+			if (n < 0)
+				return -errno;
+			if (!n)
+				break;
+			got += n;
+		}
+		return read_full(p->copy_fd, p->buf, got, 0);
+	}
+	default:
+		return read_full(p->fd, p->buf, len, off);
+	}
+}
+
+int ftr_reader_op(struct ftr_role *r)
+{
+	struct role_priv *p = r->priv;
+	struct ftr_engine *e = r->eng;
+	uint32_t n = ftr_rng_range(&r->rng, 1, p->read_max / FTR_BLOCK), first, nbad, unchecked = 0;
+	uint64_t t0 = ftr_now_ns();
+	struct ftr_bad bad;
+	size_t off, len;
+	ssize_t got;
+
+	first = ftr_rng_below(&r->rng, e->nblocks - n + 1);
+	off = (size_t)first * FTR_BLOCK;
+	len = (size_t)n * FTR_BLOCK;
+	ftr_oracle_snapshot(&e->oracle, first, n, p->pre);
+	got = read_range(r, off, len);
+	if (got < 0)
+		return got;
+	/* Whatever could not be read must belong to a tail that is being cut off now. */
+	for (uint32_t b = got / FTR_BLOCK; b < n; b++) {
+		uint64_t v = __atomic_load_n(&e->oracle.inflight[first + b], __ATOMIC_ACQUIRE);
+
+		if (ftr_ver_path(v) != FTR_P_TRUNC || v == p->pre[b]) {
+			ftr_fatal(r, NULL, "%s: %s of [%#zx, %#zx) stopped at %#zx, inside the file",
+				  r->name, ftr_read_names[r->mode], off, off + len, off + got);
+			return 0;
+		}
+		unchecked++;
+	}
+	n = got / FTR_BLOCK;
+	nbad = ftr_oracle_check(&e->oracle, p->buf, first, n, p->pre, &bad, 1, &unchecked);
+	r->st->ops++;
+	r->st->bytes += got;
+	r->st->checked_blocks += n - (unchecked < n ? unchecked : n);
+	r->st->unchecked_blocks += unchecked;
+	ftr_role_log(r, FTR_OP_READ, t0, off, len, 0, nbad);
+	ftr_pause_us(r, e->sc->pause_us);
+	if (nbad)
+		ftr_fatal(r, &bad, "%s saw %u bad blocks in [%#zx, %#zx) while racing", r->name, nbad,
+			  off, off + len);
+	return 0;
+}
