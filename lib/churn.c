@@ -18,7 +18,10 @@
 /* A random PMD-sized range, where collapse happens. */
 static uint64_t churn_pmd(struct ftr_role *r)
 {
-	return ftr_rng_below(&r->rng, r->eng->npmds) * r->eng->pmd;
+	uint64_t off = ftr_rng_below(&r->rng, r->eng->npmds) * r->eng->pmd;
+
+	ftr_churn_range(r, off, r->eng->pmd);
+	return off;
 }
 
 static int churn_done(struct ftr_role *r, enum ftr_op op, uint64_t t0, uint64_t off,
@@ -197,5 +200,7 @@ const struct ftr_churn_ops *const ftr_churn_roles[] = {
 	&churn_fsync, &churn_fdatasync, &churn_msync, &churn_msync_async, &churn_sync_range,
 	&churn_seek, &churn_mincore, &churn_cachestat, &churn_pageout, &churn_cold, &churn_compact,
 	&ftr_churn_punch, &ftr_churn_zero, &ftr_churn_truncate,
+	&ftr_churn_pin_dio, &ftr_churn_pin_uring, &ftr_churn_pin_vmsplice, &ftr_churn_migrate,
+	&ftr_churn_fork, &ftr_churn_mremap, &ftr_churn_exit, &ftr_churn_misaligned,
 };
 const unsigned ftr_churn_nr = sizeof(ftr_churn_roles) / sizeof(ftr_churn_roles[0]);

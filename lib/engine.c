@@ -74,6 +74,16 @@ void ftr_fatal(struct ftr_role *r, const struct ftr_bad *bad, const char *fmt, .
 	__atomic_store_n(&sh->fatal, 2, __ATOMIC_RELEASE);
 }
 
+void ftr_churn_range(struct ftr_role *r, uint64_t off, uint64_t len)
+{
+	struct ftr_engine *e = r->eng;
+
+	if (off / e->pmd == (off + len - 1) / e->pmd) {
+		r->cs = &e->pmds[off / e->pmd].collapse;
+		r->cs_snap = ftr_seqc_read(r->cs);
+	}
+}
+
 void ftr_contract_fail(struct ftr_role *r, const char *fmt, ...)
 {
 	struct ftr_shared *sh = r->eng->sh;
@@ -167,7 +177,11 @@ static void *role_main(void *arg)
 			int ret;
 
 			__atomic_store_n(&r->st->in_op, 1, __ATOMIC_RELAXED);
+			r->cs = &sh->collapse_any;
+			r->cs_snap = ftr_seqc_read(r->cs);
 			ret = ftr_role_op(r);
+			if (r->kind == FTR_R_CHURN && !ftr_seqc_same(r->cs, r->cs_snap))
+				r->st->overlaps++;
 			__atomic_store_n(&r->st->in_op, 0, __ATOMIC_RELAXED);
 			if (ret < 0) {
 				ftr_fatal(r, NULL, "%s: %s", r->name, strerror(-ret));

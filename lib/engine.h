@@ -131,6 +131,7 @@ struct ftr_shared {
 	uint32_t fatal_role;
 	uint64_t fatal_off;
 	char fatal_msg[200];
+	struct ftr_seqc collapse_any;	/* every MADV_COLLAPSE call, whatever its PMD */
 	uint32_t contract;	/* a churn role saw the kernel break a stated contract */
 	char contract_msg[256];
 };
@@ -153,6 +154,8 @@ struct ftr_role {
 	uint32_t *segs;		/* segments this role owns this epoch */
 	uint32_t nsegs;
 	void *priv;		/* path-specific state: fds, rings, buffers */
+	struct ftr_seqc *cs;	/* churn: the collapses its current op may overlap */
+	uint64_t cs_snap;
 };
 
 #define FTR_MAX_ROLES 48
@@ -197,6 +200,7 @@ struct ftr_churn_ops {
 	bool owns;		/* gets segments like a writer */
 	bool process;		/* runs as a forked process */
 	bool tail;		/* owns the end of the file every epoch (it may cut it off) */
+	const char *idle_why;	/* why it may find nothing to do here, said when it did not */
 	int (*setup)(struct ftr_role *r);	/* optional, after the common setup */
 	int (*op)(struct ftr_role *r);
 };
@@ -216,6 +220,9 @@ bool ftr_path_usable(struct ftr_engine *e, unsigned path, char *why, size_t len)
 /* engine.c helpers the roles use. */
 void ftr_role_epoch_segments(struct ftr_role *r);
 void ftr_seg_range(const struct ftr_engine *e, uint32_t seg, uint32_t *first, uint32_t *n);
+/* A churn op names the range it works on, so its overlaps count collapses of that
+ * PMD only (by default: any collapse). */
+void ftr_churn_range(struct ftr_role *r, uint64_t off, uint64_t len);
 /* A churn role saw the kernel break a contract its scenario states; the first one is
  * reported as the churn subtest's failure. */
 void ftr_contract_fail(struct ftr_role *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -89,6 +89,7 @@ static int hole_op(struct ftr_role *r, int mode, unsigned path)
 	}
 	off = (uint64_t)first * FTR_BLOCK;
 	len = (uint64_t)n * FTR_BLOCK;
+	ftr_churn_range(r, off, len);
 	split_seqc(e, off, len, true);
 	ftr_oracle_begin_stamp(&e->oracle, p->buf, first, n, path);
 	if (fallocate(p->fd, mode | FALLOC_FL_KEEP_SIZE, off, len))
@@ -185,6 +186,7 @@ static int op_truncate(struct ftr_role *r)
 	off = (uint64_t)first * FTR_BLOCK;
 	len = e->size - off;
 	x = (first + per_page - 1) / per_page * per_page * (uint64_t)FTR_BLOCK;
+	ftr_churn_range(r, off, len);
 	split_seqc(e, off, len, true);
 	/* In flight from here: readers accept anything in the tail until put_back.  The
 	 * done versions stay as they were, and are what moved data is checked against. */

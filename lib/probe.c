@@ -56,6 +56,11 @@ static void cap_ok(struct ftr_cap *c)
 
 void *ftr_mmap_aligned(size_t len, int prot, int flags, int fd)
 {
+	return ftr_mmap_pmd(len, prot, flags, fd, 0);
+}
+
+void *ftr_mmap_pmd(size_t len, int prot, int flags, int fd, off_t off)
+{
 	size_t pmd = ftr_pmd_size();
 	char *area, *p;
 
@@ -67,7 +72,7 @@ void *ftr_mmap_aligned(size_t len, int prot, int flags, int fd)
 	if (p > area)
 		munmap(area, p - area);
 	munmap(p + len, area + len + pmd - (p + len));
-	return mmap(p, len, prot, flags | MAP_FIXED, fd, 0);
+	return mmap(p, len, prot, flags | MAP_FIXED | (fd < 0 ? MAP_ANONYMOUS : 0), fd, off);
 }
 
 static const char *fstype_name(long magic)

@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 struct ftr_cap {
 	bool ok;
@@ -41,6 +42,8 @@ int ftr_probe(const char *dir, struct ftr_caps *caps);
 void ftr_probe_print(const struct ftr_caps *caps);
 /* mmap of len bytes of fd at offset 0 whose address is aligned to the PMD size. */
 void *ftr_mmap_aligned(size_t len, int prot, int flags, int fd);
+/* The same at file offset off; fd -1 makes an anonymous mapping. */
+void *ftr_mmap_pmd(size_t len, int prot, int flags, int fd, off_t off);
 /* Fills a struct ftr_cap from a failure. */
 void ftr_cap_fail(struct ftr_cap *c, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

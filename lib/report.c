@@ -148,6 +148,10 @@ void ftr_report_summary(struct ftr_engine *e)
 		} else if (r->kind == FTR_R_COLLAPSER) {
 			ftr_diag("%-20s %8llu ops:%s, %.0f us per call", r->name,
 				 (unsigned long long)st->ops, res, st->ops ? st->busy_ns / 1e3 / st->ops : 0.0);
+		} else if (r->kind == FTR_R_CHURN) {
+			ftr_diag("%-20s %8llu ops:%s, %llu overlapped a collapse of their range%s%s", r->name,
+				 (unsigned long long)st->ops, res, (unsigned long long)st->overlaps,
+				 st->last_err ? "; last error " : "", st->last_err ? strerror(st->last_err) : "");
 		} else {
 			ftr_diag("%-20s %8llu ops:%s%s%s", r->name, (unsigned long long)st->ops, res,
 				 st->last_err ? ", last error " : "", st->last_err ? strerror(st->last_err) : "");
@@ -182,9 +186,16 @@ static void churn_result(struct ftr_engine *e)
 {
 	uint64_t ops = 0;
 
-	for (int i = 0; i < e->nroles; i++)
-		if (e->roles[i].kind == FTR_R_CHURN)
-			ops += e->roles[i].st->res[0];
+	for (int i = 0; i < e->nroles; i++) {
+		const struct ftr_role *r = &e->roles[i];
+		const struct ftr_churn_ops *c = ftr_churn_roles[r->mode];
+
+		if (r->kind != FTR_R_CHURN)
+			continue;
+		ops += r->st->res[0];
+		if (!r->st->res[0])
+			ftr_diag("%s did nothing here: %s", r->name, c->idle_why ?: strerror(r->st->last_err));
+	}
 	if (__atomic_load_n(&e->sh->contract, __ATOMIC_ACQUIRE) == 2) {
 		ftr_diag("CONTRACT BROKEN: %s", e->sh->contract_msg);
 		ftr_report_replay(e);

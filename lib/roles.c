@@ -298,11 +298,13 @@ static int collapser_op(struct ftr_role *r)
 	}
 	st0 = ftr_seqc_read(&s->store);
 	s0 = ftr_seqc_read(&s->split);
+	ftr_seqc_begin(&e->sh->collapse_any);
 	ftr_seqc_begin(&s->collapse);
 	t0 = ftr_now_ns();
 	ret = madvise(e->map + (size_t)pmd * e->pmd, e->pmd, MADV_COLLAPSE) ? errno : 0;
 	r->st->busy_ns += ftr_now_ns() - t0;
 	ftr_seqc_end(&s->collapse);
+	ftr_seqc_end(&e->sh->collapse_any);
 	if (!ret && ftr_seqc_same(&s->split, s0)) {
 		__atomic_store_n(&s->ok_store, st0, __ATOMIC_RELEASE);
 		__atomic_store_n(&s->ok_split, s0 + 1, __ATOMIC_RELEASE);

@@ -47,5 +47,11 @@ void ftr_bus_install(void);
 
 /* holes.c */
 extern const struct ftr_churn_ops ftr_churn_punch, ftr_churn_zero, ftr_churn_truncate;
+/* pins.c */
+extern const struct ftr_churn_ops ftr_churn_pin_dio, ftr_churn_pin_uring, ftr_churn_pin_vmsplice,
+	ftr_churn_migrate;
+/* aspace.c */
+extern const struct ftr_churn_ops ftr_churn_fork, ftr_churn_mremap, ftr_churn_exit,
+	ftr_churn_misaligned;
 
 #endif

@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Address-space changes during collapse.  Collapse retracts page tables of every VMA
+ * that maps the file, under the file's i_mmap lock but not the other processes'
+ * mmap_lock, so what races it is other address spaces changing: a fork whose child
+ * writes its MAP_PRIVATE copy, mremap of a collapsed range, a process that exits in
+ * the middle of MADV_COLLAPSE, and mappings whose file offset is not PMD-aligned with
+ * the address (collapse must refuse them, never corrupt).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "roles.h"
+#include "thp.h"
+
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE 25
+#endif
+
+static int as_done(struct ftr_role *r, uint64_t t0, uint64_t off, uint64_t len, int err)
+{
+	r->st->ops++;
+	r->st->res[ftr_errno_slot(err)]++;
+	if (err)
+		r->st->last_err = err;
+	ftr_role_log(r, FTR_OP_READ, t0, off, len, 0, err);
+	ftr_pause_us(r, 1000);
+	return 0;
+}
+
+static uint64_t as_pmd(struct ftr_role *r)
+{
+	uint64_t off = ftr_rng_below(&r->rng, r->eng->npmds) * r->eng->pmd;
+
+	ftr_churn_range(r, off, r->eng->pmd);
+	return off;
+}
+
+/* Checks one PMD seen through another mapping, racing tolerance from pre on. */
+static bool as_check(struct ftr_role *r, const char *map, uint64_t off, const uint64_t *pre)
+{
+	struct ftr_engine *e = r->eng;
+	struct ftr_bad bad;
+
+	if (!ftr_oracle_check(&e->oracle, map, off / FTR_BLOCK, e->pmd / FTR_BLOCK, pre, &bad, 1, NULL))
+		return true;
+	ftr_fatal(r, &bad, "%s: another mapping of [%#llx, +PMD) shows wrong data", r->name,
+		  (unsigned long long)off);
+	return false;
+}
+
+/*
+ * fork(): the child maps a PMD MAP_PRIVATE, writes a private page, collapses its copy,
+ * and checks that its page kept its bytes and the rest still shows the file.  Its
+ * writes must never reach the file; the engine's epoch checks see to that.
+ */
+static int op_fork(struct ftr_role *r)
+{
+	struct role_priv *p = r->priv;
+	struct ftr_engine *e = r->eng;
+	uint64_t t0 = ftr_now_ns(), off = as_pmd(r);
+	int status;
+	pid_t pid;
+
+	ftr_oracle_snapshot(&e->oracle, off / FTR_BLOCK, e->pmd / FTR_BLOCK, (uint64_t *)p->buf);
+	pid = fork();
+	if (pid < 0)
+		return as_done(r, t0, off, e->pmd, errno);
+	if (!pid) {
+		char *m = ftr_mmap_pmd(e->pmd, PROT_READ | PROT_WRITE, MAP_PRIVATE, p->fd, off);
+		size_t page = ftr_rng_below(&r->rng, e->pmd / e->psz) * e->psz;
+
+		if (m == MAP_FAILED)
+			_exit(3);
+		memset(m + page, 0xc5, e->psz);
+		madvise(m, e->pmd, MADV_COLLAPSE);
+		for (size_t i = 0; i < e->psz; i++)
+			if ((unsigned char)m[page + i] != 0xc5)
+				_exit(2);
+		/* The rest of the private copy is the file as of the fork or later. */
+		memcpy(m + page, e->map + off + page, e->psz);
+		_exit(ftr_oracle_check(&e->oracle, m, off / FTR_BLOCK, e->pmd / FTR_BLOCK,
+				       (uint64_t *)p->buf, NULL, 0, NULL) ? 1 : 0);
+	}
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return as_done(r, t0, off, e->pmd, ECHILD);
+	if (WEXITSTATUS(status) == 2)
+		ftr_contract_fail(r, "a MAP_PRIVATE child lost its own write after MADV_COLLAPSE of its copy");
+	else if (WEXITSTATUS(status) == 1)
+		ftr_contract_fail(r, "a MAP_PRIVATE child of [%#llx, +PMD) saw data the file never held",
+				  (unsigned long long)off);
+	return as_done(r, t0, off, e->pmd, WEXITSTATUS(status) == 3 ? ENOMEM : 0);
+}
+
+/* mremap of a collapsed range to another PMD-aligned place, or to a misaligned one. */
+static int op_mremap(struct ftr_role *r)
+{
+	struct role_priv *p = r->priv;
+	struct ftr_engine *e = r->eng;
+	uint64_t t0 = ftr_now_ns(), off = as_pmd(r);
+	char *m, *dst, *to;
+	int err = 0;
+
+	m = ftr_mmap_pmd(e->pmd, PROT_READ, MAP_SHARED, p->fd, off);
+	dst = ftr_mmap_pmd(2 * e->pmd, PROT_NONE, MAP_PRIVATE, -1, 0);
+	if (m == MAP_FAILED || dst == MAP_FAILED) {
+		if (m != MAP_FAILED)
+			munmap(m, e->pmd);
+		if (dst != MAP_FAILED)
+			munmap(dst, 2 * e->pmd);
+		return as_done(r, t0, off, e->pmd, ENOMEM);
+	}
+	madvise(m, e->pmd, MADV_COLLAPSE);
+	ftr_oracle_snapshot(&e->oracle, off / FTR_BLOCK, e->pmd / FTR_BLOCK, (uint64_t *)p->buf);
+	to = dst + (ftr_rng_below(&r->rng, 2) ? 0 : e->psz);	/* PMD-aligned or not */
+	if (mremap(m, e->pmd, e->pmd, MREMAP_MAYMOVE | MREMAP_FIXED, to) == MAP_FAILED) {
+		err = errno;
+		munmap(m, e->pmd);
+	} else {
+		as_check(r, to, off, (uint64_t *)p->buf);
+	}
+	munmap(dst, 2 * e->pmd);
+	return as_done(r, t0, off, e->pmd, err);
+}
+
+/* A process killed while it collapses: its page tables go away under collapse. */
+static int op_exit(struct ftr_role *r)
+{
+	struct role_priv *p = r->priv;
+	struct ftr_engine *e = r->eng;
+	uint64_t t0 = ftr_now_ns(), off = as_pmd(r);
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return as_done(r, t0, off, e->pmd, errno);
+	if (!pid) {
+		char *m = ftr_mmap_pmd(e->pmd, PROT_READ, MAP_SHARED, p->fd, off);
+
+		for (;;)
+			madvise(m, e->pmd, MADV_COLLAPSE);
+	}
+	ftr_pause_us(r, 500);
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	return as_done(r, t0, off, e->pmd, 0);
+}
+
+/* The file offset is not PMD-aligned with the address: no PMD can map it. */
+static int op_misaligned(struct ftr_role *r)
+{
+	struct role_priv *p = r->priv;
+	struct ftr_engine *e = r->eng;
+	uint64_t t0 = ftr_now_ns(), off = as_pmd(r);
+	char *area = ftr_mmap_pmd(2 * e->pmd, PROT_NONE, MAP_PRIVATE, -1, 0), *m;
+	struct ftr_smaps sm;
+	int ret;
+
+	if (area == MAP_FAILED)
+		return as_done(r, t0, off, e->pmd, ENOMEM);
+	m = mmap(area + e->psz, e->pmd, PROT_READ, MAP_SHARED | MAP_FIXED, p->fd, off);
+	if (m == MAP_FAILED) {
+		munmap(area, 2 * e->pmd);
+		return as_done(r, t0, off, e->pmd, errno);
+	}
+	/* No whole PMD of this VMA can be mapped by a PMD: nothing to do, or EINVAL. */
+	ret = madvise(m, e->pmd, MADV_COLLAPSE) ? errno : 0;
+	if (!ftr_smaps_read(0, (unsigned long)m, &sm) && sm.file_pmd_kb + sm.shmem_pmd_kb)
+		ftr_contract_fail(r, "MADV_COLLAPSE PMD-mapped a range whose file offset is not PMD-aligned");
+	else if (ret && ret != EINVAL)
+		ftr_contract_fail(r, "MADV_COLLAPSE of a misaligned mapping failed with %s, not EINVAL",
+				  strerror(ret));
+	ftr_oracle_snapshot(&e->oracle, off / FTR_BLOCK, e->pmd / FTR_BLOCK, (uint64_t *)p->buf);
+	as_check(r, m, off, (uint64_t *)p->buf);
+	munmap(area, 2 * e->pmd);
+	return as_done(r, t0, off, e->pmd, ret == EINVAL ? 0 : ret);
+}
+
+const struct ftr_churn_ops ftr_churn_fork = { .name = "fork", .op = op_fork };
+const struct ftr_churn_ops ftr_churn_mremap = { .name = "mremap", .op = op_mremap };
+const struct ftr_churn_ops ftr_churn_exit = { .name = "exit", .op = op_exit };
+const struct ftr_churn_ops ftr_churn_misaligned = { .name = "misaligned", .op = op_misaligned };
