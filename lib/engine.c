@@ -84,21 +84,41 @@ void ftr_churn_range(struct ftr_role *r, uint64_t off, uint64_t len)
 	}
 }
 
+static void contract_record(struct ftr_role *r, uint32_t *flag, char *msg, size_t len,
+			    const char *fmt, va_list ap)
+{
+	uint32_t zero = 0;
+	int n;
+
+	/* The first one wins; the controller reports it after quiescing. */
+	if (!__atomic_compare_exchange_n(flag, &zero, 1, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return;
+	n = snprintf(msg, len, "%s: ", r->name);
+	vsnprintf(msg + n, len - n, fmt, ap);
+	__atomic_store_n(flag, 2, __ATOMIC_RELEASE);
+}
+
 void ftr_contract_fail(struct ftr_role *r, const char *fmt, ...)
 {
 	struct ftr_shared *sh = r->eng->sh;
-	uint32_t zero = 0;
 	va_list ap;
-	int n;
 
-	if (!__atomic_compare_exchange_n(&sh->contract, &zero, 1, false, __ATOMIC_ACQ_REL,
-					 __ATOMIC_ACQUIRE))
-		return;
-	n = snprintf(sh->contract_msg, sizeof(sh->contract_msg), "%s: ", r->name);
 	va_start(ap, fmt);
-	vsnprintf(sh->contract_msg + n, sizeof(sh->contract_msg) - n, fmt, ap);
+	contract_record(r, &sh->contract, sh->contract_msg, sizeof(sh->contract_msg), fmt, ap);
 	va_end(ap);
-	__atomic_store_n(&sh->contract, 2, __ATOMIC_RELEASE);
+}
+
+void ftr_contract_known(struct ftr_role *r, const char *fmt, ...)
+{
+	struct ftr_shared *sh = r->eng->sh;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (r->eng->env->opts->strict)
+		contract_record(r, &sh->contract, sh->contract_msg, sizeof(sh->contract_msg), fmt, ap);
+	else
+		contract_record(r, &sh->known, sh->known_msg, sizeof(sh->known_msg), fmt, ap);
+	va_end(ap);
 }
 
 void ftr_role_log(struct ftr_role *r, enum ftr_op op, uint64_t t0, uint64_t off, uint32_t len,

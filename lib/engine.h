@@ -134,6 +134,8 @@ struct ftr_shared {
 	struct ftr_seqc collapse_any;	/* every MADV_COLLAPSE call, whatever its PMD */
 	uint32_t contract;	/* a churn role saw the kernel break a stated contract */
 	char contract_msg[256];
+	uint32_t known;		/* ... or hit a known kernel issue (XFAIL unless --strict) */
+	char known_msg[256];
 };
 
 struct ftr_engine;
@@ -226,6 +228,8 @@ void ftr_churn_range(struct ftr_role *r, uint64_t off, uint64_t len);
 /* A churn role saw the kernel break a contract its scenario states; the first one is
  * reported as the churn subtest's failure. */
 void ftr_contract_fail(struct ftr_role *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same for a contract the kernel is known to break: XFAIL, or a failure with --strict. */
+void ftr_contract_known(struct ftr_role *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A role saw wrong data (bad != NULL) or a hard error: the first one is reported. */
 void ftr_fatal(struct ftr_role *r, const struct ftr_bad *bad, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -39,17 +39,17 @@ void ftr_ktap_result(enum ftr_result r, const char *name, const char *fmt, ...)
 	pthread_mutex_lock(&ktap_lock);
 	ktap_nr++;
 	printf("%s %d %s", r == FTR_FAIL ? "not ok" : "ok", ktap_nr, name);
-	if (r == FTR_SKIP)
-		fputs(" # SKIP", stdout);
+	if (r == FTR_SKIP || r == FTR_XFAIL)
+		fputs(r == FTR_SKIP ? " # SKIP" : " # XFAIL", stdout);
 	if (fmt && *fmt) {
-		fputs(r == FTR_SKIP ? " " : " # ", stdout);
+		fputs(r == FTR_SKIP || r == FTR_XFAIL ? " " : " # ", stdout);
 		va_start(ap, fmt);
 		vprintf(fmt, ap);
 		va_end(ap);
 	}
 	fputc('\n', stdout);
 	fflush(stdout);
-	if (r == FTR_PASS)
+	if (r == FTR_PASS || r == FTR_XFAIL)
 		ktap_pass++;
 	else if (r == FTR_FAIL)
 		ktap_fail++;

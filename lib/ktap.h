@@ -19,12 +19,14 @@ enum ftr_exit {
 	FTR_EXIT_SKIP = 4,
 };
 
-enum ftr_result { FTR_PASS, FTR_FAIL, FTR_SKIP };
+/* FTR_XFAIL: a known kernel issue was hit; "ok ... # XFAIL why", a failure with --strict. */
+enum ftr_result { FTR_PASS, FTR_FAIL, FTR_SKIP, FTR_XFAIL };
 
 void ftr_ktap_plan(int nr_tests);
 void ftr_diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void ftr_vdiag(const char *fmt, va_list ap);
-/* Prints "ok N name", "not ok N name" or "ok N name # SKIP reason"; fmt is the reason. */
+/* Prints "ok N name", "not ok N name", "ok N name # SKIP reason" or "ok N name # XFAIL
+ * reason"; fmt is the reason. */
 void ftr_ktap_result(enum ftr_result r, const char *name, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* Exit status for everything reported so far. */

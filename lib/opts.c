@@ -23,7 +23,7 @@ const char *const ftr_inject_names[FTR_INJECT_NR] = {
 void ftr_opts_usage(const char *prog)
 {
 	printf("usage: %s [--dir DIR] [--fs LABEL] [--duration S] [--seed N] [--threads N]\n"
-	       "       [--file-size SIZE] [--quick] [--timeout-mul N] [--verbose] [--record FILE]\n"
+	       "       [--file-size SIZE] [--quick] [--timeout-mul N] [--verbose] [--record FILE] [--strict]\n"
 	       "       [--inject lost-write|stale|misplace|zero|flip|thp|kmsg|hang|stuck] [--describe]\n"
 	       "Without --dir the test mounts a private tmpfs. Exit: 0 pass, 1 fail, 4 skip, 2 usage.\n",
 	       prog);
@@ -81,6 +81,7 @@ int ftr_opts_parse(struct ftr_opts *o, int argc, char **argv)
 		{ "inject", required_argument, NULL, 'i' },
 		{ "record", required_argument, NULL, 'r' },
 		{ "describe", no_argument, NULL, 'X' },
+		{ "strict", no_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -96,7 +97,7 @@ int ftr_opts_parse(struct ftr_opts *o, int argc, char **argv)
 	o->timeout_mul = 1;
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+d:f:D:s:T:S:qm:vi:r:Xh", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+d:f:D:s:T:S:qm:vi:r:XKh", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			if (stat(optarg, &st))
@@ -157,6 +158,9 @@ int ftr_opts_parse(struct ftr_opts *o, int argc, char **argv)
 			break;
 		case 'X':
 			o->describe = true;
+			break;
+		case 'K':
+			o->strict = true;
 			break;
 		case 'h':
 			ftr_opts_usage(o->prog);

@@ -39,6 +39,7 @@ struct ftr_opts {
 	int verbose;
 	bool quick;
 	bool describe;
+	bool strict;		/* known kernel issues fail instead of XFAIL */
 	double timeout_mul;
 	size_t file_size;	/* 0: the scenario's default */
 	enum ftr_inject inject;

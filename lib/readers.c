@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "engine.h"
+#include "knob.h"
 #include "roles.h"
 
 #define READ_MAX (64 << 10)
@@ -36,7 +37,8 @@ static void on_sigbus(int sig, siginfo_t *si, void *uc)
 {
 	(void)uc;
 	if (!ftr_bus_jmp) {
-		signal(sig, SIG_DFL);	/* not ours to catch: die as we would have */
+		ftr_knob_restore_all();	/* not ours to catch: die as we would have */
+		signal(sig, SIG_DFL);
 		raise(sig);
 		return;
 	}

@@ -200,6 +200,10 @@ static void churn_result(struct ftr_engine *e)
 		ftr_diag("CONTRACT BROKEN: %s", e->sh->contract_msg);
 		ftr_report_replay(e);
 		ftr_ktap_result(FTR_FAIL, "churn", "%s", e->sh->contract_msg);
+	} else if (__atomic_load_n(&e->sh->known, __ATOMIC_ACQUIRE) == 2) {
+		ftr_diag("KNOWN KERNEL ISSUE: %s", e->sh->known_msg);
+		ftr_report_replay(e);
+		ftr_ktap_result(FTR_XFAIL, "churn", "%s (a failure with --strict)", e->sh->known_msg);
 	} else if (!ops) {
 		ftr_ktap_result(FTR_SKIP, "churn", "no churn operation succeeded here (see the role lines)");
 	} else {

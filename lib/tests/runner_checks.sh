@@ -160,6 +160,16 @@ nothing_left() { # nothing of a runner remains under IMGDIR
 	[[ -z $(mounts_under "$IMGDIR") && -z $(loops_under "$IMGDIR") && -z $(ls -A "$IMGDIR") ]]
 }
 knob() { cat "$KNOB"; }
+other_runners() { # another run_tests.sh on the machine (not one of ours)?
+	local p c
+	for p in /proc/[0-9]*; do
+		c=$(tr '\0' ' ' 2>/dev/null <"$p/cmdline") || continue
+		[[ $c == *run_tests.sh* && $c != *"$IMGDIR"* ]] || continue
+		[[ $(tr '\0' '\n' 2>/dev/null <"$p/environ") == *"FTR_IMG_DIR=$IMGDIR"* ]] && continue
+		return 0
+	done
+	return 1
+}
 
 # ---------------------------------------------------------------------------
 # (a) a hanging test is a TIMEOUT within its budget; its session is gone; the
@@ -184,7 +194,14 @@ check_hang() {
 	! procs_running "$HANG_BUILD/selftests/$HANG_TEST"
 	expect "hang: no process of $HANG_TEST left"
 	check "hang: scan_sleep_millisecs restored ($(knob) == $before)" test "$(knob)" = "$before"
-	check "hang: restore was reported" grep -q "^# restored khugepaged/scan_sleep_millisecs: '4242' -> '$before'" <<<"$out"
+	if grep -q "^# restored khugepaged/scan_sleep_millisecs: '4242' -> '$before'" <<<"$out"; then
+		ok "hang: restore was reported"
+	elif other_runners; then
+		# Another runner restores knobs after its own tests and may win the race.
+		ok "hang: restore was reported # SKIP another run_tests.sh was running"
+	else
+		nok "hang: restore was reported"
+	fi
 	check "hang: summary line" test "$(tail -n1 <<<"$out")" = "0 passed, 1 failed, 0 skipped"
 	check "hang: nothing left in the scratch dir" nothing_left
 }
@@ -234,10 +251,8 @@ check_signal() { # INT|TERM
 # (c) bad input: one line, exit 2, nothing created.
 # ---------------------------------------------------------------------------
 check_bad_input() {
-	local file=$TMP/a-file mnt0 loop0 out rc args
+	local file=$TMP/a-file out rc args
 	: >"$file"
-	mnt0=$(findmnt -rn -o TARGET | sort)
-	loop0=$(losetup -n -l -O NAME,BACK-FILE | sort)
 	local -a cases=(
 		"--bogus"
 		"--dir $TMP/does-not-exist"
@@ -260,7 +275,8 @@ check_bad_input() {
 		[[ $rc -eq 2 && $(wc -l <<<"$out") -eq 1 ]]
 	expect "bad input '$args': exit 2, one line: $out"
 	done
-	[[ -z $(ls -A "$IMGDIR") && "$(findmnt -rn -o TARGET | sort)" == "$mnt0" && "$(losetup -n -l -O NAME,BACK-FILE | sort)" == "$loop0" ]]
+	# Only look under IMGDIR: other runs on this machine may mount meanwhile.
+	nothing_left
 	expect "bad input: nothing created"
 }
 
