@@ -117,6 +117,7 @@ struct ftr_pmd_state {
 	struct ftr_seqc split;		/* splits, punches, O_DIRECT, opens for write */
 	struct ftr_seqc store;		/* stores through the mapping */
 	struct ftr_seqc collapse;	/* MADV_COLLAPSE calls */
+	struct ftr_seqc write;		/* writes of any path into the PMD */
 	uint64_t ok_split;		/* split.seq + 1 as of a collapse that returned 0 */
 	uint64_t ok_store;		/* store.seq as of that collapse */
 };

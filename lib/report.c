@@ -146,8 +146,9 @@ void ftr_report_summary(struct ftr_engine *e)
 				 r->name, (unsigned long long)st->ops, (unsigned long long)st->checked_blocks,
 				 (unsigned long long)st->unchecked_blocks);
 		} else if (r->kind == FTR_R_COLLAPSER) {
-			ftr_diag("%-20s %8llu ops:%s, %.0f us per call", r->name,
-				 (unsigned long long)st->ops, res, st->ops ? st->busy_ns / 1e3 / st->ops : 0.0);
+			ftr_diag("%-20s %8llu ops:%s, %.0f us per call, %llu raced a write into their PMD",
+				 r->name, (unsigned long long)st->ops, res,
+				 st->ops ? st->busy_ns / 1e3 / st->ops : 0.0, (unsigned long long)st->overlaps);
 		} else if (r->kind == FTR_R_CHURN) {
 			ftr_diag("%-20s %8llu ops:%s, %llu overlapped a collapse of their range%s%s", r->name,
 				 (unsigned long long)st->ops, res, (unsigned long long)st->overlaps,

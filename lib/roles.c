@@ -271,7 +271,7 @@ static int collapser_op(struct ftr_role *r)
 {
 	struct role_priv *p = r->priv;
 	struct ftr_engine *e = r->eng;
-	uint64_t s0, st0, t0;
+	uint64_t s0, st0, w0, t0;
 	struct ftr_pmd_state *s;
 	uint32_t pmd;
 	int ret;
@@ -298,6 +298,7 @@ static int collapser_op(struct ftr_role *r)
 	}
 	st0 = ftr_seqc_read(&s->store);
 	s0 = ftr_seqc_read(&s->split);
+	w0 = ftr_seqc_read(&s->write);
 	ftr_seqc_begin(&e->sh->collapse_any);
 	ftr_seqc_begin(&s->collapse);
 	t0 = ftr_now_ns();
@@ -305,6 +306,9 @@ static int collapser_op(struct ftr_role *r)
 	r->st->busy_ns += ftr_now_ns() - t0;
 	ftr_seqc_end(&s->collapse);
 	ftr_seqc_end(&e->sh->collapse_any);
+	/* Race density: a write into this PMD was in flight during the call. */
+	if (!ftr_seqc_same(&s->write, w0))
+		r->st->overlaps++;
 	if (!ret && ftr_seqc_same(&s->split, s0)) {
 		__atomic_store_n(&s->ok_store, st0, __ATOMIC_RELEASE);
 		__atomic_store_n(&s->ok_split, s0 + 1, __ATOMIC_RELEASE);

@@ -206,10 +206,15 @@ static void extent_seqc(struct ftr_role *r, size_t off, size_t len, bool begin)
 		struct ftr_seqc *c = r->mode == FTR_P_DIRECT || r->mode == FTR_P_OPENW ? &s->split :
 				     r->mode == FTR_P_MMAP ? &s->store : NULL;
 
-		if (c && begin)
-			ftr_seqc_begin(c);
-		else if (c)
-			ftr_seqc_end(c);
+		if (begin) {
+			ftr_seqc_begin(&s->write);
+			if (c)
+				ftr_seqc_begin(c);
+		} else {
+			ftr_seqc_end(&s->write);
+			if (c)
+				ftr_seqc_end(c);
+		}
 	}
 }
 
