@@ -93,7 +93,7 @@ static void probe_collapse(const char *path, bool writable, bool shmem, struct f
 	struct ftr_smaps sm;
 	volatile char sink;
 	char *p;
-	int fd;
+	int fd, ret;
 
 	fd = open(path, writable ? O_RDWR : O_RDONLY);
 	if (fd < 0)
@@ -106,12 +106,17 @@ static void probe_collapse(const char *path, bool writable, bool shmem, struct f
 	for (size_t i = 0; i < pmd; i += ftr_page_size())
 		sink = p[i];
 	(void)sink;
-	if (madvise(p, pmd, MADV_COLLAPSE)) {
-		int e = errno;
-
-		ftr_cap_fail(c, e, "MADV_COLLAPSE of a %s shared mapping: %s%s",
-			     writable ? "writable" : "read-only", strerror(e),
-			     e == EINVAL ? " (this kernel does not collapse this filesystem's page cache)" : "");
+	/* EAGAIN is "try again" (a folio locked or on a per-CPU LRU list for a moment). */
+	for (int tries = 0;; tries++) {
+		ret = madvise(p, pmd, MADV_COLLAPSE) ? errno : 0;
+		if (ret != EAGAIN || tries == 5)
+			break;
+		usleep(10000);
+	}
+	if (ret) {
+		ftr_cap_fail(c, ret, "MADV_COLLAPSE of a %s shared mapping: %s%s",
+			     writable ? "writable" : "read-only", strerror(ret),
+			     ret == EINVAL ? " (this kernel does not collapse this filesystem's page cache)" : "");
 	} else if (ftr_smaps_read(0, (unsigned long)p, &sm) ||
 		   (shmem ? sm.shmem_pmd_kb : sm.file_pmd_kb) < pmd >> 10) {
 		ftr_cap_fail(c, 0, "MADV_COLLAPSE returned 0 but smaps shows no PMD mapping");

@@ -299,6 +299,13 @@ static int collapser_op(struct ftr_role *r)
 	st0 = ftr_seqc_read(&s->store);
 	s0 = ftr_seqc_read(&s->split);
 	w0 = ftr_seqc_read(&s->write);
+	/* A writeback point right before the call: khugepaged collapses only clean
+	 * folios, and MADV_COLLAPSE's own write-back-and-retry loses to writers that
+	 * never pause, so without it regular files would hardly ever collapse.  Writers
+	 * that dirty the range after this flush are the race. */
+	if (!e->env->caps.is_shmem)
+		sync_file_range(e->fd, (off_t)pmd * e->pmd, e->pmd,
+				SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
 	ftr_seqc_begin(&e->sh->collapse_any);
 	ftr_seqc_begin(&s->collapse);
 	t0 = ftr_now_ns();
