@@ -58,6 +58,7 @@ trap final_cleanup EXIT
 # ---------------------------------------------------------------------------
 # Fake selftests: shell scripts obeying the selftest contract.
 # fake_pass, fake_fail, fake_skip, fake_knob (changes THP defrag and passes),
+# fake_taint (writes 512 to $FTR_TAINT_FILE when set, passes),
 # fake_all (declares every fs type, passes).  All honour --inject hang and
 # fail when the --dir they get is not empty (proves cleaning between tests).
 # ---------------------------------------------------------------------------
@@ -102,6 +103,9 @@ sleep "$duration"
 case $name in
 fake_fail) echo "# oracle: class=LOST fake"; echo "not ok 1 fake"; exit 1 ;;
 fake_skip) echo "ok 1 fake # SKIP first reason"; echo "ok 2 fake # SKIP fake reason"; exit 4 ;;
+fake_taint)
+	[[ -n ${FTR_TAINT_FILE:-} ]] && echo 512 >"$FTR_TAINT_FILE"
+	echo "ok 1 fake taint"; exit 0 ;;
 fake_knob)
 	f=/sys/kernel/mm/transparent_hugepage/defrag
 	cur=$(sed 's/.*\[\(.*\)\].*/\1/' "$f")
@@ -112,7 +116,7 @@ fake_knob)
 esac
 EOF
 	chmod 755 "$d/fake_pass"
-	for n in fake_fail fake_skip fake_knob fake_all fake_xfsonly; do
+	for n in fake_fail fake_skip fake_knob fake_all fake_xfsonly fake_taint; do
 		cp "$d/fake_pass" "$d/$n"
 	done
 	chmod -R a+rX "$1"
@@ -288,7 +292,7 @@ check_list() {
 	out=$(runuser -u nobody -- env FTR_BUILD="$FAKES" FTR_IMG_DIR="$IMGDIR" "$RUNNER" --list 2>&1)
 	rc=$?
 	diag <<<"$out"
-	want="fake_all:tmpfs fake_all:tmpfs-huge fake_all:xfs fake_all:ext4 fake_all:btrfs fake_fail:tmpfs fake_fail:tmpfs-huge fake_knob:tmpfs fake_knob:tmpfs-huge fake_pass:tmpfs fake_pass:tmpfs-huge fake_skip:tmpfs fake_skip:tmpfs-huge fake_xfsonly:xfs"
+	want="fake_all:tmpfs fake_all:tmpfs-huge fake_all:xfs fake_all:ext4 fake_all:btrfs fake_fail:tmpfs fake_fail:tmpfs-huge fake_knob:tmpfs fake_knob:tmpfs-huge fake_pass:tmpfs fake_pass:tmpfs-huge fake_skip:tmpfs fake_skip:tmpfs-huge fake_taint:tmpfs fake_taint:tmpfs-huge fake_xfsonly:xfs"
 	check "--list as nobody: exit 0" test "$rc" -eq 0
 	check "--list: every test:label of the fakes" test "$(words "$out")" = "$want"
 	out=$(FTR_BUILD=$FAKES runner --list --fs xfs,ext4 -t 'fake_*:xfs' 2>&1)
@@ -311,8 +315,8 @@ check_mix() {
 	rc=$?
 	diag <<<"$out"
 	check "mix: exit 1" test "$rc" -eq 1
-	check "mix: summary 6 passed, 2 failed, 2 skipped" test "$(tail -n1 <<<"$out")" = "6 passed, 2 failed, 2 skipped"
-	check "mix: plan 1..10" grep -qx '1\.\.10' <<<"$out"
+	check "mix: summary 8 passed, 2 failed, 2 skipped" test "$(tail -n1 <<<"$out")" = "8 passed, 2 failed, 2 skipped"
+	check "mix: plan 1..12" grep -qx '1\.\.12' <<<"$out"
 	check "mix: skip reason is the test's last # SKIP" grep -qx 'ok [0-9]* fake_skip:tmpfs # SKIP fake reason' <<<"$out"
 	check "mix: failure reported" grep -qx 'not ok [0-9]* fake_fail:tmpfs-huge # exit=1' <<<"$out"
 	check "mix: test output indented" grep -qx '# # oracle: class=LOST fake' <<<"$out"
@@ -322,26 +326,32 @@ check_mix() {
 	expect "mix: defrag knob restored and reported"
 	check "mix: nothing left" nothing_left
 
-	out=$(FTR_BUILD=$FAKES runner --fs tmpfs -t pass --loop 3 --quick 2>&1); rc=$?
+	echo 0 >"$TMP/taint"
+	out=$(FTR_BUILD=$FAKES FTR_TAINT_FILE=$TMP/taint runner --fs tmpfs -t taint --duration 0.1 2>&1); rc=$?
+	diag <<<"$out"
+	[[ $rc -eq 1 ]] && grep -qx 'not ok 1 fake_taint:tmpfs # taint 0 -> 512' <<<"$out"
+	expect "taint: a test that changed the taint fails (FTR_TAINT_FILE hook)"
+
+	out=$(FTR_BUILD=$FAKES runner --fs tmpfs -t pass --loop 3 --duration 0.1 2>&1); rc=$?
 	[[ $rc -eq 0 && $(tail -n1 <<<"$out") == "3 passed, 0 failed, 0 skipped" ]]
 	expect "pass only, --loop 3: exit 0, 3 passed"
-	out=$(FTR_BUILD=$FAKES runner --fs tmpfs -t skip --quick 2>&1); rc=$?
+	out=$(FTR_BUILD=$FAKES runner --fs tmpfs -t skip --duration 0.1 2>&1); rc=$?
 	[[ $rc -eq 0 && $(tail -n1 <<<"$out") == "0 passed, 0 failed, 1 skipped" ]]
 	expect "skip only: exit 0, 1 skipped"
 
-	out=$(FTR_BUILD=$FAKES FTR_RESULTS=$TMP runner --fs tmpfs -t 'fake_[pf]a*' --until-fail --quick 2>&1); rc=$?
+	out=$(FTR_BUILD=$FAKES FTR_RESULTS=$TMP runner --fs tmpfs -t 'fake_[pf]a*' --until-fail --duration 0.1 2>&1); rc=$?
 	diag <<<"$out"
 	res=$(sed -n 's/^# until-fail: iteration 1 failed .* output kept in \(.*\)$/\1/p' <<<"$out")
 	[[ $rc -eq 1 && -n $res ]] && grep -q "^not ok 1 fake_fail:tmpfs" "$res"
 	expect "until-fail: stops at iteration 1, exit 1, log kept"
-	out=$(FTR_BUILD=$FAKES FTR_RESULTS=$TMP runner --fs tmpfs -t pass --until-fail --loop 3 --quick 2>&1); rc=$?
+	out=$(FTR_BUILD=$FAKES FTR_RESULTS=$TMP runner --fs tmpfs -t pass --until-fail --loop 3 --duration 0.1 2>&1); rc=$?
 	[[ $rc -eq 0 ]] && grep -q "no failure in 3 iterations" <<<"$out" && grep -qx "1\.\.3" <<<"$out"
 	expect "until-fail --loop 3 on a pass: exit 0, reports 3 iterations"
 	rm -rf "$TMP"/ftr-results.*
 
 	local d=$TMP/userdir
 	mkdir -p "$d"; echo keep >"$d/user-file"
-	out=$(FTR_BUILD=$FAKES runner --dir "$d" -t 'fake_[ap]*' --quick 2>&1); rc=$?
+	out=$(FTR_BUILD=$FAKES runner --dir "$d" -t 'fake_[ap]*' --duration 0.1 2>&1); rc=$?
 	diag <<<"$out"
 	local t; t=$(findmnt -n -o FSTYPE -T "$d")
 	[[ $rc -eq 0 ]] && grep -qx "ok 1 fake_all:dir" <<<"$out" && grep -q "^ok 2 fake_pass:dir # SKIP fs type $t" <<<"$out"
