@@ -36,8 +36,9 @@ Run the file-thp-race selftests (root) on scratch filesystems, KTAP output.
   --duration S       per-test duration in seconds (positive number)
   --seed N           seed passed to every test (default: random, printed)
   --quick            CI profile: pass --quick, duration ${QUICK_DURATION}s unless --duration
-  -t PATTERN         select tests: a glob on NAME or NAME:LABEL; without glob
-                     characters NAME:LABEL exactly, or a substring of NAME
+  -t PATTERN[,...]   select tests: a glob on NAME or NAME:LABEL; without glob
+                     characters NAME:LABEL exactly, or a substring of NAME;
+                     several patterns separated by commas select their union
   --list             print the selected test:label lines and exit (no root)
   --loop N           run the selection N times
   --until-fail       rerun until the first failure (at most --loop N times);
@@ -322,17 +323,22 @@ test_has_type() {
 
 # -t PATTERN: with glob characters, a glob on NAME or NAME:LABEL; with a colon,
 # exactly NAME:LABEL; otherwise a substring of NAME.
-pattern_match() { # NAME LABEL
-	local pat=$OPT_PATTERN
-	[[ -z $pat ]] && return 0
-	if [[ $pat == *[*?[]* ]]; then
-		# shellcheck disable=SC2053  # $pat is a glob on purpose
-		[[ $1 == $pat || "$1:$2" == $pat ]]
-	elif [[ $pat == *:* ]]; then
-		[[ "$1:$2" == "$pat" ]]
-	else
-		[[ $1 == *"$pat"* ]]
-	fi
+pattern_match() { # NAME LABEL: any of the comma-separated patterns of -t
+	local pat
+	local -a pats
+	[[ -z $OPT_PATTERN ]] && return 0
+	IFS=, read -ra pats <<<"$OPT_PATTERN"
+	for pat in "${pats[@]}"; do
+		if [[ $pat == *[*?[]* ]]; then
+			# shellcheck disable=SC2053  # $pat is a glob on purpose
+			[[ $1 == $pat || "$1:$2" == $pat ]] && return 0
+		elif [[ $pat == *:* ]]; then
+			[[ "$1:$2" == "$pat" ]] && return 0
+		else
+			[[ $1 == *"$pat"* ]] && return 0
+		fi
+	done
+	return 1
 }
 
 # Plan: one entry per test:label.  P_KIND: run, skip (reason in P_WHY), error.
