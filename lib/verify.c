@@ -83,6 +83,27 @@ static void check_thp(struct ftr_engine *e)
 	}
 }
 
+/* One line per epoch: the largest folio order in each PMD and how much is PMD-mapped,
+ * so a reader sees the THP state the checks ran against. */
+static void epoch_view(struct ftr_engine *e)
+{
+	char orders[256] = "";
+	struct ftr_smaps sm;
+	size_t off = 0;
+
+	for (uint32_t p = 0; p < e->npmds && off < sizeof(orders) - 8; p++) {
+		char *addr = e->map + (size_t)p * e->pmd;
+
+		fault_in(addr, e->pmd, e->psz);
+		off += snprintf(orders + off, sizeof(orders) - off, "%s%d", p ? " " : "",
+				ftr_folio_max_order(addr, e->pmd));
+	}
+	if (ftr_smaps_read(0, (unsigned long)e->map, &sm))
+		memset(&sm, 0, sizeof(sm));
+	ftr_diag("epoch %llu: largest folio order per PMD [%s], PMD-mapped %lu kB of %zu kB",
+		 (unsigned long long)e->epochs, orders, sm.file_pmd_kb + sm.shmem_pmd_kb, e->size >> 10);
+}
+
 static bool report_if_bad(struct ftr_engine *e, const char *how, struct ftr_bad *bad, uint32_t nbad)
 {
 	if (!nbad)
@@ -177,6 +198,7 @@ bool ftr_verify_epoch(struct ftr_engine *e)
 	}
 	if (!e->khugepaged)
 		check_thp(e);
+	epoch_view(e);
 	if (!verify_read(e, "read()") || !verify_map(e, e->map, "the mapping") ||
 	    !verify_map(e, e->map2, "a second mapping"))
 		return false;
