@@ -234,6 +234,7 @@ static int setup_shared(struct ftr_engine *e)
 	e->sh = (struct ftr_shared *)p;
 	e->pmds = (struct ftr_pmd_state *)(p + off_pmds);
 	ftr_oracle_init(&e->oracle, p + off_oracle, e->nblocks, e->seed, 1);
+	ftr_fzsync_init(&e->sh->fz, e->seed);
 	for (int i = 0; i < e->nroles; i++) {
 		struct ftr_role *r = &e->roles[i];
 
@@ -343,6 +344,8 @@ static bool quiesce(struct ftr_engine *e)
 	uint64_t t0 = ftr_now_ns();
 
 	store32(&e->sh->phase, FTR_PH_QUIESCE);
+	/* Neither side of a pair may wait at its barrier for one that already left. */
+	ftr_fzsync_stop(&e->sh->fz);
 	while (load32(&e->sh->acks) < (uint32_t)e->nroles) {
 		if (ftr_now_ns() - t0 > limit) {
 			ftr_diag("HANG: %u of %d roles did not finish their operation within %.0f s:",
@@ -438,6 +441,21 @@ static void engine_teardown(struct ftr_engine *e)
 		munmap(e->shm, e->shm_len);
 }
 
+uint64_t ftr_engine_writes(const struct ftr_engine *e)
+{
+	uint64_t n = 0;
+
+	for (int i = 0; i < e->nroles; i++)
+		if (e->roles[i].kind == FTR_R_WRITER)
+			n += __atomic_load_n(&e->roles[i].st->ops, __ATOMIC_RELAXED);
+	return n;
+}
+
+static bool ops_done(const struct ftr_engine *e)
+{
+	return e->sc->max_ops && ftr_engine_writes(e) >= e->sc->max_ops;
+}
+
 void ftr_engine_run(const struct ftr_scenario *sc, struct ftr_env *env)
 {
 	const struct ftr_opts *o = env->opts;
@@ -469,10 +487,11 @@ void ftr_engine_run(const struct ftr_scenario *sc, struct ftr_env *env)
 		ftr_rng_seed(&rng, e->seed, 1000 + e->epochs);
 		store32(&e->sh->seg_shift, ftr_rng_below(&rng, e->seg / FTR_BLOCK) * FTR_BLOCK);
 		store32(&e->sh->acks, 0);
+		ftr_fzsync_reset(&e->sh->fz);
 		store32(&e->sh->phase, FTR_PH_RUN);
 		__atomic_add_fetch(&e->sh->epoch, 1, __ATOMIC_ACQ_REL);
 		for (uint64_t t = ftr_now_ns() + (uint64_t)(epoch_s * 1e9); ftr_now_ns() < t;) {
-			if (load32(&e->sh->fatal) || ftr_kmsg_poll(&env->kmsg))
+			if (load32(&e->sh->fatal) || ftr_kmsg_poll(&env->kmsg) || ops_done(e))
 				break;
 			sleep_us(10000);
 		}
@@ -486,8 +505,13 @@ void ftr_engine_run(const struct ftr_scenario *sc, struct ftr_env *env)
 		if (o->inject && e->epochs == 1)
 			ftr_inject(e);
 		ok = ftr_verify_epoch(e);
-	} while (ok && !load32(&e->sh->fatal) && !env->kmsg.nr_splats && ftr_now_ns() < end);
+		/* Here, with every role quiesced, its counters can be read without a race. */
+		if (sc->progress)
+			sc->progress(e);
+	} while (ok && !load32(&e->sh->fatal) && !env->kmsg.nr_splats && ftr_now_ns() < end && !ops_done(e));
 	stop_roles(e);
+	if (env->record)
+		ftr_report_record(e);
 	ftr_results(e);
 	engine_teardown(e);
 	free(e);

@@ -20,14 +20,18 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
+#include "fzsync.h"
 #include "kmsg.h"
 #include "opts.h"
 #include "oplog.h"
 #include "oracle.h"
 #include "probe.h"
 #include "rng.h"
+
+struct ftr_engine;
 
 struct ftr_scenario {
 	const char *writers;	/* "write=1,pwrite=1,pwritev2=1,uring=1,uring-fixed=1,mmap=2,direct=1,openw=2" */
@@ -42,6 +46,13 @@ struct ftr_scenario {
 	 * filesystem collapses it never answers EINVAL (checked unless a punch or pageout
 	 * splitter truncates folios under it, which is EINVAL by design). */
 	bool no_einval;
+	/* Window targeting instead of free running: the collapser and the first writer
+	 * meet before every operation and one of them is delayed so that the write
+	 * slides across the collapse (fzsync.h); the writer names the PMD. */
+	bool fzsync;
+	/* Hooks for tools/thp-race, unset in selftests. */
+	uint64_t max_ops;	/* end once the writers completed this many writes; 0: by time */
+	void (*progress)(const struct ftr_engine *e);	/* after each verified epoch */
 };
 
 /* What the test harness hands to a test. */
@@ -53,6 +64,7 @@ struct ftr_env {
 	struct ftr_kmsg kmsg;
 	const char *name;	/* test name */
 	const char *kernel;	/* uname -r */
+	FILE *record;		/* --record, opened before the private tmpfs hides /tmp */
 };
 
 enum ftr_role_kind {
@@ -137,6 +149,7 @@ struct ftr_shared {
 	char contract_msg[256];
 	uint32_t known;		/* ... or hit a known kernel issue (XFAIL unless --strict) */
 	char known_msg[256];
+	struct ftr_fzsync fz;	/* the collapser and the fz writer, with .fzsync */
 };
 
 struct ftr_engine;
@@ -146,6 +159,7 @@ struct ftr_role {
 	enum ftr_role_kind kind;
 	unsigned mode;		/* writer: enum ftr_path; reader: ftr_read_mode; splitter: ftr_split_mode */
 	bool process;
+	bool fz;		/* the writer paired with the collapser (.fzsync) */
 	char name[32];
 	struct ftr_engine *eng;
 	struct ftr_rng rng;
@@ -189,6 +203,9 @@ struct ftr_engine {
 	bool data_bad, thp_bad;
 	char thp_msg[256];
 };
+
+/* Writes completed so far by all writer roles. */
+uint64_t ftr_engine_writes(const struct ftr_engine *e);
 
 /* Runs the scenario and prints its KTAP subtests (data, collapse, kernel). */
 void ftr_engine_run(const struct ftr_scenario *sc, struct ftr_env *env);
@@ -245,6 +262,8 @@ void ftr_report_bad(struct ftr_engine *e, const char *how, const struct ftr_bad 
 void ftr_report_thp_range(struct ftr_engine *e, uint32_t pmd);
 void ftr_report_replay(struct ftr_engine *e);
 void ftr_report_summary(struct ftr_engine *e);
+/* --record FILE: every role's operation log, merged by time. */
+void ftr_report_record(struct ftr_engine *e);
 
 /* verify.c */
 bool ftr_verify_epoch(struct ftr_engine *e);

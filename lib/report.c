@@ -94,16 +94,15 @@ void ftr_report_bad(struct ftr_engine *e, const char *how, const struct ftr_bad 
 
 void ftr_report_thp_range(struct ftr_engine *e, uint32_t pmd)
 {
-	struct ftr_folio_run runs[32];
+	static struct ftr_thp_range tr;	/* the controller's, and too big for a role's stack */
 	struct ftr_pmd_state *s = &e->pmds[pmd];
 	struct ftr_smaps sm;
-	char str[512] = "unavailable";
-	int n = ftr_folio_scan(e->map + (size_t)pmd * e->pmd, e->pmd, runs, 32);
+	char str[640];
 
-	if (n > 0)
-		ftr_folio_runs_str(runs, n, str, sizeof(str));
-	ftr_diag("  THP state of PMD %u [%#zx, %#zx): pages:order %s", pmd, pmd * e->pmd,
-		 (pmd + 1) * e->pmd, str);
+	/* The same reading and wording as tools/thpmap --pid. */
+	ftr_thp_range_read(0, (unsigned long)e->map + (size_t)pmd * e->pmd, e->pmd, &tr);
+	ftr_thp_range_str(&tr, str, sizeof(str));
+	ftr_diag("  THP state of PMD %u [%#zx, %#zx): %s", pmd, pmd * e->pmd, (pmd + 1) * e->pmd, str);
 	if (!ftr_smaps_read(0, (unsigned long)e->map, &sm))
 		ftr_diag("  mapping: Rss %lu kB, FilePmdMapped %lu kB, ShmemPmdMapped %lu kB", sm.rss_kb,
 			 sm.file_pmd_kb, sm.shmem_pmd_kb);
@@ -112,12 +111,113 @@ void ftr_report_thp_range(struct ftr_engine *e, uint32_t pmd)
 		 s->ok_split == s->split.seq + 1 ? "yes" : "no");
 }
 
+/* "mmap=2,openw=1" of the roles of one kind the run really had: --threads spreads and
+ * unusable paths dropped are already applied, so the line needs neither. */
+static size_t role_mix(struct ftr_engine *e, enum ftr_role_kind kind, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < e->nroles; i++) {
+		const struct ftr_role *r = &e->roles[i];
+		const char *name = kind == FTR_R_WRITER ? ftr_path_names[r->mode] :
+				   kind == FTR_R_READER ? ftr_read_names[r->mode] : ftr_churn_roles[r->mode]->name;
+		int n = 0;
+
+		if (r->kind != kind)
+			continue;
+		for (int j = 0; j < e->nroles; j++)
+			if (e->roles[j].kind == kind && e->roles[j].mode == r->mode && j < i)
+				break;
+			else if (e->roles[j].kind == kind && e->roles[j].mode == r->mode)
+				n++;
+		/* only the first role of each name counts them all */
+		if (n && o < len)
+			o += snprintf(buf + o, len - o, "%s%s=%d", o ? "," : "", name, n);
+	}
+	return o;
+}
+
+/* thp-race next to this binary: build/selftests/X -> build/tools/thp-race, the same
+ * in an installed tree; thp-race itself names its own path. */
+static void thp_race_path(char *buf, size_t len)
+{
+	char exe[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *slash;
+
+	snprintf(buf, len, "thp-race");
+	if (n <= 0)
+		return;
+	exe[n] = '\0';
+	if ((slash = strrchr(exe, '/')))
+		*slash = '\0';
+	/* Not checked with access(): a private tmpfs over /tmp may hide it from us now. */
+	if ((slash = strrchr(exe, '/')) && !strcmp(slash, "/selftests")) {
+		*slash = '\0';
+		snprintf(buf, len, "%s/tools/thp-race", exe);
+	} else if (slash && !strcmp(slash, "/tools")) {
+		snprintf(buf, len, "%s/thp-race", exe);
+	}
+}
+
 void ftr_report_replay(struct ftr_engine *e)
 {
+	static const char *const splits[] = { "none", "debugfs", "punch", "pageout" };
 	const struct ftr_opts *o = e->env->opts;
+	const struct ftr_scenario *sc = e->sc;
+	char cmd[2048], mix[256], prog[4200];
+	bool self = !strcmp(e->env->name, "thp-race");
+	size_t n = 0;
 
 	ftr_diag("seed %llu, kernel %s", (unsigned long long)e->seed, e->env->kernel);
-	ftr_diag("replay: %s%s --seed %llu", o->prog, o->cmdline, (unsigned long long)e->seed);
+	if (!self)
+		ftr_diag("replay: %s%s --seed %llu", o->prog, o->cmdline, (unsigned long long)e->seed);
+	thp_race_path(prog, sizeof(prog));
+#define ARG(...) (n += n < sizeof(cmd) ? snprintf(cmd + n, sizeof(cmd) - n, __VA_ARGS__) : 0)
+	ARG("%s", prog);
+	if (o->dir)
+		ARG(" --dir %s", o->dir);
+	ARG(" --fs %s --seed %llu --duration %g --file-size %zu", e->env->fs, (unsigned long long)e->seed,
+	    o->duration ?: (o->quick ? 2 : 10), e->size);
+	if (role_mix(e, FTR_R_WRITER, mix, sizeof(mix)))
+		ARG(" --writers %s", mix);
+	ARG(" --readers '%s'", role_mix(e, FTR_R_READER, mix, sizeof(mix)) ? mix : "");
+	if (role_mix(e, FTR_R_CHURN, mix, sizeof(mix)))
+		ARG(" --churn %s", mix);
+	ARG(" --collapse %s --split %s --pause-us %u", e->khugepaged ? "khugepaged" : sc->collapse ?: "madvise",
+	    splits[e->split], sc->pause_us);
+	if (sc->fzsync)
+		ARG(" --fzsync");
+	if (sc->ro_mapping)
+		ARG(" --ro");
+	if (o->inject)
+		ARG(" --inject %s", ftr_inject_names[o->inject]);
+	if (o->strict)
+		ARG(" --strict");
+#undef ARG
+	ftr_diag("replay%s (kernel %s, %s on %s): %s", self ? "" : " with thp-race", e->env->kernel,
+		 e->env->caps.fstype, e->env->dir, cmd);
+}
+
+/* --record: every role's operation log, merged by time (the last LOG_CAP per role). */
+void ftr_report_record(struct ftr_engine *e)
+{
+	const char *names[FTR_MAX_ROLES];
+	struct ftr_oplog *logs[FTR_MAX_ROLES];
+	FILE *f = e->env->record;
+
+	for (int i = 0; i < e->nroles; i++) {
+		logs[i] = e->roles[i].log;
+		names[i] = e->roles[i].name;
+	}
+	fprintf(f, "# file-thp-race operation log: %s, seed %llu, kernel %s, fs %s, the last %d "
+		"operations of each role\n", e->env->name, (unsigned long long)e->seed, e->env->kernel,
+		e->env->fs, e->nroles ? (int)e->roles[0].log->cap : 0);
+	if (ftr_oplog_dump(logs, e->nroles, names, f) || fflush(f))
+		ftr_diag("record: writing %s failed: %s", e->env->opts->record, strerror(errno));
+	else
+		ftr_diag("record: operation log written to %s", e->env->opts->record);
 }
 
 void ftr_report_summary(struct ftr_engine *e)
@@ -157,6 +257,12 @@ void ftr_report_summary(struct ftr_engine *e)
 			ftr_diag("%-20s %8llu ops:%s%s%s", r->name, (unsigned long long)st->ops, res,
 				 st->last_err ? ", last error " : "", st->last_err ? strerror(st->last_err) : "");
 		}
+	}
+	if (e->sc->fzsync) {
+		char fz[256];
+
+		ftr_fzsync_str(&e->sh->fz, fz, sizeof(fz));
+		ftr_diag("fzsync: %s", fz);
 	}
 	ftr_diag("epochs verified %llu (evicted and re-read %llu, pages still resident after eviction %llu); "
 		 "oracle %.2f GiB/s over %.1f MiB", (unsigned long long)e->epochs,

@@ -246,8 +246,12 @@ int ftr_setup_roles(struct ftr_engine *e)
 		if (e->split == FTR_SPLIT_PUNCH)
 			e->owner_role[e->nowners++] = e->nroles - 1;
 	}
-	if (!sc->collapse || !strcmp(sc->collapse, "madvise"))
+	if (!sc->collapse || !strcmp(sc->collapse, "madvise")) {
 		add_role(e, FTR_R_COLLAPSER, 0, "collapser");
+		/* Only MADV_COLLAPSE has a window to line up with; khugepaged picks its own. */
+		if (sc->fzsync && e->nowners && e->roles[0].kind == FTR_R_WRITER)
+			e->roles[0].fz = true;
+	}
 	else if (!strcmp(sc->collapse, "khugepaged"))
 		e->khugepaged = true, add_role(e, FTR_R_KHUGEPAGED, 0, "khugepaged-watch");
 	if (parse_mix(e, sc->churn, FTR_R_CHURN, 0))
@@ -273,6 +277,7 @@ static int collapser_op(struct ftr_role *r)
 	struct ftr_engine *e = r->eng;
 	uint64_t s0, st0, w0, t0;
 	struct ftr_pmd_state *s;
+	bool fz = e->sc->fzsync;
 	uint32_t pmd;
 	int ret;
 
@@ -288,10 +293,13 @@ static int collapser_op(struct ftr_role *r)
 		p->perm_pos = 0;
 	}
 	pmd = p->perm[p->perm_pos++];
+	/* Window targeting: the paired writer names the PMD it is about to write. */
+	if (fz && !ftr_fzsync_start_a(&e->sh->fz, &pmd))
+		return 0;
 	s = &e->pmds[pmd];
 	/* Collapsed and untouched since: MADV_COLLAPSE would return 0 without doing a
 	 * thing, and burn the CPU the writers need. */
-	if (ld(&s->ok_split) == ld(&s->split.seq) + 1 &&
+	if (!fz && ld(&s->ok_split) == ld(&s->split.seq) + 1 &&
 	    (e->env->caps.is_shmem || ftr_seqc_same(&s->store, ld(&s->ok_store)))) {
 		ftr_pause_us(r, 100);
 		return 0;
@@ -310,6 +318,8 @@ static int collapser_op(struct ftr_role *r)
 	ftr_seqc_begin(&s->collapse);
 	t0 = ftr_now_ns();
 	ret = madvise(e->map + (size_t)pmd * e->pmd, e->pmd, MADV_COLLAPSE) ? errno : 0;
+	if (fz)
+		ftr_fzsync_end_a(&e->sh->fz);
 	r->st->busy_ns += ftr_now_ns() - t0;
 	ftr_seqc_end(&s->collapse);
 	ftr_seqc_end(&e->sh->collapse_any);

@@ -12,14 +12,17 @@
 #include "knob.h"
 #include "test.h"
 #include "thp.h"
+#include "trace.h"
 
 static char private_mnt[64];
 
 /* Runs from atexit and from signal handlers: async-signal-safe calls only.  The
- * private tmpfs needs nothing: it lives in the test's own mount namespace. */
+ * private tmpfs needs nothing: it lives in the test's own mount namespace; a trace
+ * instance is global and must go. */
 static void cleanup(void)
 {
 	ftr_knob_restore_all();
+	ftr_trace_cleanup();
 }
 
 static void on_signal(int sig)
@@ -110,9 +113,23 @@ static void kernel_subtest(struct ftr_env *env)
 	}
 }
 
-int main(int argc, char **argv)
+/* Collapse outcomes of the test's own files: the engine's is ftr<pid>, custom bodies
+ * name theirs <tag><pid>. */
+static void trace_start(const struct ftr_test *t, struct ftr_env *env)
 {
-	const struct ftr_test *t = &ftr_test;
+	char match[32];
+	int ret;
+
+	snprintf(match, sizeof(match), "%s%d", t->scenario ? "ftr" : "*", (int)getpid());
+	ret = ftr_trace_start(match, env->caps.tracefs.why, sizeof(env->caps.tracefs.why));
+	env->caps.tracefs.ok = !ret;
+	env->caps.tracefs.err = -ret;
+	if (!ret)
+		env->caps.tracefs.why[0] = '\0';
+}
+
+int ftr_main(const struct ftr_test *t, int argc, char **argv)
+{
 	struct ftr_counters before, after;
 	static struct ftr_env env;
 	struct ftr_opts opts;
@@ -155,6 +172,10 @@ int main(int argc, char **argv)
 	env.kernel = u.release;
 	if (opts.inject == FTR_INJECT_HANG)
 		hang();
+	if (opts.record && !(env.record = fopen(opts.record, "we"))) {
+		fprintf(stderr, "%s: --record '%s': %s\n", opts.prog, opts.record, strerror(errno));
+		return FTR_EXIT_USAGE;
+	}
 	if (!opts.dir && (ret = mount_private_tmpfs())) {
 		fprintf(stderr, "%s: cannot mount a private tmpfs: %s\n", opts.prog, strerror(-ret));
 		return FTR_EXIT_FAIL;
@@ -171,7 +192,10 @@ int main(int argc, char **argv)
 		ftr_ktap_result(FTR_FAIL, t->name, "cannot use %s: %s", env.dir, strerror(-ret));
 		return FTR_EXIT_FAIL;
 	}
+	trace_start(t, &env);
 	ftr_probe_print(&env.caps);
+	if (!env.caps.tracefs.ok)
+		ftr_diag("coverage: tracefs not usable: %s", env.caps.tracefs.why);
 	if (!fs_declared(t->fs, env.caps.fstype)) {
 		ftr_ktap_result(FTR_SKIP, t->name, "runs on %s, not %s", t->fs, env.caps.fstype);
 		return FTR_EXIT_SKIP;
@@ -186,7 +210,10 @@ int main(int argc, char **argv)
 		t->run(&env);
 	ftr_counters_read(&after);
 	ftr_counters_diff(&before, &after);
+	ftr_trace_report();
 	kernel_subtest(&env);
 	ftr_kmsg_stop(&env.kmsg);
+	if (env.record)
+		fclose(env.record);
 	return ftr_ktap_exit_code();
 }

@@ -28,6 +28,13 @@ struct ftr_test {
 
 extern const struct ftr_test ftr_test;
 
+/*
+ * The harness itself: a selftest's main() (test_main.c) is ftr_main(&ftr_test, ...);
+ * tools/thp-race calls it with a test it built from its own options.  Returns the
+ * exit status.
+ */
+int ftr_main(const struct ftr_test *t, int argc, char **argv);
+
 #define FTR_TEST(...) const struct ftr_test ftr_test = { __VA_ARGS__ }
 
 #endif

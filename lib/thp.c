@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "knob.h"
@@ -115,23 +116,25 @@ int ftr_folio_runs(const uint64_t *pagemap, const uint64_t *kpf, unsigned long n
 	return n;
 }
 
-int ftr_folio_scan(void *addr, size_t len, struct ftr_folio_run *runs, int max_runs)
+int ftr_folio_scan_pid(pid_t pid, unsigned long addr, size_t len, struct ftr_folio_run *runs,
+		       int max_runs)
 {
 	long psz = sysconf(_SC_PAGESIZE);
 	unsigned long nr = len / psz, i;
 	uint64_t *pm = calloc(nr, sizeof(*pm)), *kpf = calloc(nr, sizeof(*kpf));
 	int pfd = -1, kfd = -1, ret = -ENOMEM;
+	char path[64];
 
 	if (!pm || !kpf)
 		goto out;
-	pfd = open("/proc/self/pagemap", O_RDONLY);
-	kfd = open("/proc/kpageflags", O_RDONLY);
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", pid ? pid : getpid());
+	pfd = open(path, O_RDONLY | O_CLOEXEC);
+	kfd = open("/proc/kpageflags", O_RDONLY | O_CLOEXEC);
 	if (pfd < 0 || kfd < 0) {
 		ret = -errno;
 		goto out;
 	}
-	if (pread(pfd, pm, nr * sizeof(*pm), (unsigned long)addr / psz * sizeof(*pm)) !=
-	    (ssize_t)(nr * sizeof(*pm))) {
+	if (pread(pfd, pm, nr * sizeof(*pm), addr / psz * sizeof(*pm)) != (ssize_t)(nr * sizeof(*pm))) {
 		ret = -EIO;
 		goto out;
 	}
@@ -151,6 +154,124 @@ out:
 	free(pm);
 	free(kpf);
 	return ret;
+}
+
+int ftr_folio_scan(void *addr, size_t len, struct ftr_folio_run *runs, int max_runs)
+{
+	return ftr_folio_scan_pid(0, (unsigned long)addr, len, runs, max_runs);
+}
+
+/* PAGEMAP_SCAN (6.7+); spelled out here because the build's uapi headers may predate it. */
+struct ftr_page_region { uint64_t start, end, categories; };
+struct ftr_pm_scan_arg {
+	uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
+	uint64_t category_inverted, category_mask, category_anyof_mask, return_mask;
+};
+#define FTR_PAGEMAP_SCAN	_IOWR('f', 16, struct ftr_pm_scan_arg)
+#define FTR_PAGE_IS_HUGE	(1 << 6)
+
+long ftr_pmd_mapped_bytes(pid_t pid, unsigned long addr, size_t len)
+{
+	struct ftr_page_region reg[16];
+	struct ftr_pm_scan_arg arg = {
+		.size = sizeof(arg), .start = addr, .end = addr + len,
+		.vec = (uintptr_t)reg, .vec_len = 16,
+		.category_mask = FTR_PAGE_IS_HUGE, .return_mask = FTR_PAGE_IS_HUGE,
+	};
+	char path[64];
+	long bytes = 0;
+	int fd, n;
+
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", pid ? pid : getpid());
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	while (arg.start < arg.end) {
+		n = ioctl(fd, FTR_PAGEMAP_SCAN, &arg);
+		if (n < 0) {
+			bytes = -errno;
+			break;
+		}
+		for (int i = 0; i < n; i++)
+			bytes += reg[i].end - reg[i].start;
+		if (n < 16 || arg.walk_end >= arg.end)
+			break;
+		arg.start = arg.walk_end;
+	}
+	close(fd);
+	return bytes;
+}
+
+int ftr_thp_range_read(pid_t pid, unsigned long addr, size_t len, struct ftr_thp_range *r)
+{
+	r->nruns = ftr_folio_scan_pid(pid, addr, len, r->runs, FTR_THP_RANGE_RUNS);
+	r->len = len;
+	r->pmd_mapped = ftr_pmd_mapped_bytes(pid, addr, len);
+	return r->nruns < 0 ? r->nruns : 0;
+}
+
+void ftr_thp_range_str(const struct ftr_thp_range *r, char *buf, size_t len)
+{
+	size_t o;
+
+	if (r->pmd_mapped < 0)
+		o = snprintf(buf, len, "PMD-mapped: unknown (%s), ", strerror(-r->pmd_mapped));
+	else if (!r->pmd_mapped)
+		o = snprintf(buf, len, "not PMD-mapped, ");
+	else
+		o = snprintf(buf, len, "PMD-mapped %ld of %zu kB, ", r->pmd_mapped >> 10, r->len >> 10);
+	if (o >= len)
+		return;
+	if (r->nruns < 0) {
+		snprintf(buf + o, len - o, "folios unreadable: %s", strerror(-r->nruns));
+		return;
+	}
+	o += snprintf(buf + o, len - o, "pages:order");
+	for (int i = 0, j; i < r->nruns && o < len; i = j) {
+		const struct ftr_folio_run *a = &r->runs[i];
+		uint64_t dirty = a->kpf & (1ULL << FTR_KPF_DIRTY);
+		char rest[24] = "";
+
+		for (j = i + 1; j < r->nruns && r->runs[j].order == a->order && r->runs[j].order > 0 &&
+		     (r->runs[j].kpf & (1ULL << FTR_KPF_DIRTY)) == dirty; j++)
+			;
+		if (j - i > 1)
+			snprintf(rest, sizeof(rest), "x%d", j - i);
+		o += snprintf(buf + o, len - o, " ");
+		if (o < len)
+			ftr_folio_runs_str(a, 1, buf + o, len - o);
+		if (j - i > 1) {
+			/* widen "first-last" of the first folio to the whole group */
+			char *colon = strchr(buf + o, ':');
+			char tail[32];
+
+			snprintf(tail, sizeof(tail), "%s", colon ? colon : "");
+			o += snprintf(buf + o, len - o, "%lu-%lu%s%s", a->first,
+				      r->runs[j - 1].first + r->runs[j - 1].nr - 1, tail, rest);
+		} else {
+			o += strlen(buf + o);
+		}
+	}
+}
+
+char ftr_thp_range_char(const struct ftr_thp_range *r, int pmd_order)
+{
+	bool any = false, large = false, small = false;
+
+	if (r->nruns <= 0)
+		return '?';
+	if (r->pmd_mapped > 0 && (size_t)r->pmd_mapped == r->len)
+		return 'H';
+	for (int i = 0; i < r->nruns; i++) {
+		any |= r->runs[i].order >= 0 || r->runs[i].order == -3;
+		large |= r->runs[i].order > 0 || r->runs[i].order == -3;
+		small |= r->runs[i].order == 0;
+	}
+	if (!any)
+		return '.';
+	if (r->nruns == 1 && r->runs[0].order == pmd_order)
+		return 'T';
+	return large && small ? 'm' : large ? 'l' : 's';
 }
 
 int ftr_folio_max_order(void *addr, size_t len)

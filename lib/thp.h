@@ -53,6 +53,33 @@ int ftr_folio_runs(const uint64_t *pagemap, const uint64_t *kpf, unsigned long n
 		   struct ftr_folio_run *runs, int max_runs);
 /* Reads /proc/self/pagemap and /proc/kpageflags for [addr, addr+len) and groups them. */
 int ftr_folio_scan(void *addr, size_t len, struct ftr_folio_run *runs, int max_runs);
+/* The same for [addr, addr+len) of process pid (0: this one). */
+int ftr_folio_scan_pid(pid_t pid, unsigned long addr, size_t len, struct ftr_folio_run *runs,
+		       int max_runs);
+/* Bytes of [addr, addr+len) of pid (0: self) mapped by PMDs, from PAGEMAP_SCAN (6.7+):
+ * per range, where smaps only sums per VMA.  -errno when the kernel cannot tell. */
+long ftr_pmd_mapped_bytes(pid_t pid, unsigned long addr, size_t len);
+
+/*
+ * One range (typically one PMD) as the failure report and tools/thpmap show it: its
+ * folio runs and how much of it is PMD-mapped.  One code path for both, so what a
+ * report says can be checked by hand with thpmap.
+ */
+#define FTR_THP_RANGE_RUNS 512	/* a PMD of 4k pages in single folios */
+struct ftr_thp_range {
+	size_t len;
+	long pmd_mapped;	/* bytes, or -errno */
+	int nruns;		/* or -errno */
+	struct ftr_folio_run runs[FTR_THP_RANGE_RUNS];
+};
+int ftr_thp_range_read(pid_t pid, unsigned long addr, size_t len, struct ftr_thp_range *r);
+/* "PMD-mapped 2048 of 2048 kB, pages:order 0-511:o9"; neighbouring folios of one
+ * order are counted, not listed: "128-383:o2x64". */
+void ftr_thp_range_str(const struct ftr_thp_range *r, char *buf, size_t len);
+/* One character: H PMD-mapped, T one PMD-order folio mapped by PTEs, l large folios,
+ * m large and small, s small pages only, . nothing present, ? unreadable. */
+char ftr_thp_range_char(const struct ftr_thp_range *r, int pmd_order);
+
 /* Largest folio order that backs any page of [addr, addr+len); -1 if none present. */
 int ftr_folio_max_order(void *addr, size_t len);
 /* Formats runs compactly, e.g. "0-511:o9 512-515:o0 516-1023:-" */

@@ -218,6 +218,14 @@ static void extent_seqc(struct ftr_role *r, size_t off, size_t len, bool begin)
 	}
 }
 
+static bool pmd_collapsed(struct ftr_engine *e, uint32_t block)
+{
+	struct ftr_pmd_state *s = &e->pmds[(size_t)block * FTR_BLOCK / e->pmd];
+
+	return __atomic_load_n(&s->ok_split, __ATOMIC_ACQUIRE) ==
+	       __atomic_load_n(&s->split.seq, __ATOMIC_ACQUIRE) + 1;
+}
+
 int ftr_writer_op(struct ftr_role *r)
 {
 	struct role_priv *p = r->priv;
@@ -225,7 +233,7 @@ int ftr_writer_op(struct ftr_role *r)
 	uint32_t seg[URING_QD], first[URING_QD], n[URING_QD];
 	uint64_t t0, csnap[URING_QD];
 	int cnt = 1, ret = 0;
-	bool aligned = r->mode == FTR_P_DIRECT;
+	bool aligned = r->mode == FTR_P_DIRECT, paired;
 
 	if (r->mode == FTR_P_URING || r->mode == FTR_P_URING_FIXED)
 		cnt = ftr_rng_range(&r->rng, 1, URING_QD);
@@ -239,8 +247,15 @@ int ftr_writer_op(struct ftr_role *r)
 		for (int j = 0; j < i; j++)
 			if (seg[i] == seg[j])
 				cnt = i;
+	/* A paired write into a PMD that is collapsed already races no collapse: the
+	 * collapser would find nothing to do.  Prefer one that is not. */
+	for (int k = 0; r->fz && cnt == 1 && k < 8 && pmd_collapsed(e, first[0]); k++)
+		ftr_pick_extent(r, aligned, UINT32_MAX, &seg[0], &first[0], &n[0]);
 	if (!cnt) {
-		ftr_pause_us(r, 1000);	/* owns nothing this epoch */
+		/* Owns nothing this epoch; a paired writer still keeps its partner going. */
+		if (r->fz && ftr_fzsync_start_b(&e->sh->fz, ftr_rng_below(&r->rng, e->npmds)))
+			ftr_fzsync_end_b(&e->sh->fz);
+		ftr_pause_us(r, 1000);
 		return 0;
 	}
 	for (int i = 0; i < cnt; i++) {
@@ -250,6 +265,7 @@ int ftr_writer_op(struct ftr_role *r)
 		csnap[i] = ftr_seqc_read(&e->pmds[off / e->pmd].collapse);
 		ftr_oracle_begin_stamp(&e->oracle, p->buf + i * e->seg, first[i], n[i], r->mode);
 	}
+	paired = r->fz && ftr_fzsync_start_b(&e->sh->fz, (size_t)first[0] * FTR_BLOCK / e->pmd);
 	t0 = ftr_now_ns();
 	switch (r->mode) {
 	case FTR_P_WRITE:
@@ -272,6 +288,8 @@ int ftr_writer_op(struct ftr_role *r)
 		ret = write_uring(r, cnt, first, n);
 		break;
 	}
+	if (paired)
+		ftr_fzsync_end_b(&e->sh->fz);
 	for (int i = 0; i < cnt; i++) {
 		size_t off = (size_t)first[i] * FTR_BLOCK;
 

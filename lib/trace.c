@@ -1,0 +1,302 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ktap.h"
+#include "trace.h"
+
+#define TRACEFS		"/sys/kernel/tracing"
+#define EV_COLLAPSE	"events/huge_memory/mm_khugepaged_collapse_file"
+#define EV_SCAN		"events/huge_memory/mm_khugepaged_scan_file"
+/* Per CPU.  A 2 MiB shmem collapse takes ~300 us, so one collapser thread emits
+ * ~3,300 collapse_file + scan_file pairs a second; at ~100 bytes an event this holds
+ * a 60 s run of one CPU.  Overwritten events are counted and reported as lost. */
+#define BUF_KB		"8192"
+#define MAX_RESULTS	64
+
+/* Everything the signal-time cleanup touches is plain data set before "live". */
+static int inst_dir = -1;		/* <tracefs>/instances, pins the mount */
+static char inst_name[32];		/* ftr-<pid> */
+static char match_glob[64];
+static pid_t owner;
+static volatile sig_atomic_t live, mounted;
+
+bool ftr_trace_active(void)
+{
+	return live;
+}
+
+static int inst_write(const char *rel, const char *val)
+{
+	char path[256];
+	ssize_t n, len = strlen(val);
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", inst_name, rel);
+	fd = openat(inst_dir, path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, len);
+	if (n != len)
+		n = -(n < 0 ? errno : EIO);
+	close(fd);
+	return n < 0 ? n : 0;
+}
+
+static void remove_instance(int tries)
+{
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+
+	/* EBUSY while a forked role still holds a file of the instance open. */
+	while (unlinkat(inst_dir, inst_name, AT_REMOVEDIR) && errno == EBUSY && --tries > 0)
+		nanosleep(&ts, NULL);
+}
+
+void ftr_trace_cleanup(void)
+{
+	if (getpid() != owner)
+		return;
+	if (live) {
+		live = 0;
+		remove_instance(20);
+	}
+	if (inst_dir >= 0) {
+		close(inst_dir);
+		inst_dir = -1;
+	}
+	/* Lazily: a test that found our mount and uses it through its fds keeps working. */
+	if (mounted) {
+		mounted = 0;
+		umount2(TRACEFS, MNT_DETACH);
+	}
+}
+
+/* Instances of tests that died by SIGKILL: nothing else would ever remove them. */
+static void sweep_stale(void)
+{
+	int fd = dup(inst_dir);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+
+	while (d && (de = readdir(d))) {
+		char *end;
+		long pid;
+
+		if (strncmp(de->d_name, "ftr-", 4))
+			continue;
+		pid = strtol(de->d_name + 4, &end, 10);
+		if (*end || pid <= 0 || pid == owner || !kill(pid, 0) || errno != ESRCH)
+			continue;
+		unlinkat(inst_dir, de->d_name, AT_REMOVEDIR);
+	}
+	if (d)
+		closedir(d);
+	else if (fd >= 0)
+		close(fd);
+}
+
+static int find_tracefs(char *root, size_t len, char *why, size_t wlen)
+{
+	static const char *const roots[] = { TRACEFS, "/sys/kernel/debug/tracing" };
+	char path[128];
+
+	for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
+		snprintf(path, sizeof(path), "%s/instances", roots[i]);
+		if (!access(path, F_OK)) {
+			snprintf(root, len, "%s", roots[i]);
+			return 0;
+		}
+	}
+	if (mount("nodev", TRACEFS, "tracefs", 0, NULL)) {
+		int err = errno;
+
+		snprintf(why, wlen, "not mounted, and mounting it at " TRACEFS " failed: %s", strerror(err));
+		return -err;
+	}
+	mounted = 1;
+	snprintf(root, len, "%s", TRACEFS);
+	return 0;
+}
+
+int ftr_trace_start(const char *match, char *why, size_t len)
+{
+	char root[64], path[160], filter[128];
+	int ret;
+
+	owner = getpid();
+	snprintf(inst_name, sizeof(inst_name), "ftr-%d", (int)owner);
+	snprintf(match_glob, sizeof(match_glob), "%s", match);
+	ret = find_tracefs(root, sizeof(root), why, len);
+	if (ret)
+		return ret;
+	snprintf(path, sizeof(path), "%s/" EV_COLLAPSE, root);
+	if (access(path, F_OK)) {
+		ret = -errno;
+		snprintf(why, len, "%s/" EV_COLLAPSE ": %s", root, strerror(errno));
+		goto fail;
+	}
+	snprintf(path, sizeof(path), "%s/instances", root);
+	inst_dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (inst_dir < 0) {
+		ret = -errno;
+		snprintf(why, len, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	sweep_stale();
+	ret = mkdirat(inst_dir, inst_name, 0700) ? -errno : 0;
+	if (ret == -EEXIST) {
+		/* A recycled pid's leftover: it is not ours, but nobody else wants it. */
+		unlinkat(inst_dir, inst_name, AT_REMOVEDIR);
+		ret = mkdirat(inst_dir, inst_name, 0700) ? -errno : 0;
+	}
+	if (ret) {
+		snprintf(why, len, "cannot create instances/%s: %s", inst_name, strerror(-ret));
+		goto fail;
+	}
+	live = 1;
+	snprintf(filter, sizeof(filter), "filename %s \"%s\"", strpbrk(match, "*?[") ? "~" : "==", match);
+	if ((ret = inst_write("buffer_size_kb", BUF_KB)) ||
+	    (ret = inst_write(EV_COLLAPSE "/filter", filter)) ||
+	    (ret = inst_write(EV_SCAN "/filter", filter)) ||
+	    (ret = inst_write(EV_COLLAPSE "/enable", "1")) ||
+	    (ret = inst_write(EV_SCAN "/enable", "1")) ||
+	    (ret = inst_write("tracing_on", "1"))) {
+		snprintf(why, len, "setting up instances/%s: %s", inst_name, strerror(-ret));
+		goto fail;
+	}
+	return 0;
+fail:
+	ftr_trace_cleanup();
+	return ret;
+}
+
+struct hist {
+	int nr;
+	struct { char ev; char name[40]; unsigned long n; } r[MAX_RESULTS];
+};
+
+static void hist_add(struct hist *h, char ev, const char *name, size_t len)
+{
+	int i;
+
+	if (len >= sizeof(h->r[0].name))
+		len = sizeof(h->r[0].name) - 1;
+	for (i = 0; i < h->nr; i++)
+		if (h->r[i].ev == ev && !strncmp(h->r[i].name, name, len) && !h->r[i].name[len])
+			break;
+	if (i == h->nr) {
+		if (h->nr == MAX_RESULTS)
+			return;
+		h->r[h->nr].ev = ev;
+		memcpy(h->r[h->nr].name, name, len);
+		h->r[h->nr].name[len] = '\0';
+		h->r[h->nr++].n = 0;
+	}
+	h->r[i].n++;
+}
+
+static int hist_cmp(const void *a, const void *b)
+{
+	const typeof(((struct hist *)0)->r[0]) *x = a, *y = b;
+
+	if (x->ev != y->ev)
+		return x->ev - y->ev;
+	return x->n < y->n ? 1 : x->n > y->n ? -1 : strcmp(x->name, y->name);
+}
+
+/*
+ * One line of the trace file, e.g.
+ *   madvise-1234 [001] ..... 12.3: mm_khugepaged_collapse_file: mm=..., filename=ftr1234, nr=512, result=succeeded
+ * The filter already selected the file; the check here keeps a kernel whose filter
+ * ignored us honest.
+ */
+static void parse_line(struct hist *h, const char *line)
+{
+	const char *fn, *res;
+	char ev, name[64];
+	size_t n;
+
+	if (strstr(line, " mm_khugepaged_collapse_file: "))
+		ev = 'c';
+	else if (strstr(line, " mm_khugepaged_scan_file: "))
+		ev = 's';
+	else
+		return;
+	fn = strstr(line, "filename=");
+	res = strstr(line, "result=");
+	if (!fn || !res)
+		return;
+	fn += 9;
+	n = strcspn(fn, ",");
+	snprintf(name, sizeof(name), "%.*s", (int)n, fn);
+	if (fnmatch(match_glob, name, 0))
+		return;
+	res += 7;
+	hist_add(h, ev, res, strcspn(res, ",\n "));
+}
+
+void ftr_trace_report(void)
+{
+	static struct hist h;
+	unsigned long in_buf = 0, written = 0, lost, ev_n[2] = { 0 }, ok = 0;
+	char path[64], line[1024], table[2048];
+	size_t o = 0;
+	FILE *f;
+	int fd;
+
+	if (!live)
+		return;
+	inst_write("tracing_on", "0");
+	snprintf(path, sizeof(path), "%s/trace", inst_name);
+	fd = openat(inst_dir, path, O_RDONLY | O_CLOEXEC);
+	f = fd >= 0 ? fdopen(fd, "r") : NULL;
+	if (!f) {
+		ftr_diag("coverage: cannot read instances/%s/trace: %s", inst_name, strerror(errno));
+		ftr_diag("coverage-table: unavailable");
+		if (fd >= 0)
+			close(fd);
+		ftr_trace_cleanup();
+		return;
+	}
+	h.nr = 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (line[0] == '#')
+			sscanf(line, "# entries-in-buffer/entries-written: %lu/%lu", &in_buf, &written);
+		else
+			parse_line(&h, line);
+	}
+	fclose(f);
+	/* The buffer must be closed before the instance can go. */
+	ftr_trace_cleanup();
+
+	lost = written > in_buf ? written - in_buf : 0;
+	qsort(h.r, h.nr, sizeof(h.r[0]), hist_cmp);
+	table[0] = '\0';
+	for (int i = 0; i < h.nr; i++) {
+		bool c = h.r[i].ev == 'c';
+
+		ftr_diag("coverage: %sresult=%s %lu", c ? "" : "scan ", h.r[i].name, h.r[i].n);
+		ev_n[!c] += h.r[i].n;
+		/* MADV_COLLAPSE reports both as success; the second leaves the page
+		 * tables to retract. */
+		if (c && (!strcmp(h.r[i].name, "succeeded") || !strcmp(h.r[i].name, "pte_mapped_hugepage")))
+			ok += h.r[i].n;
+		if (o < sizeof(table))
+			o += snprintf(table + o, sizeof(table) - o, "%s.%s=%lu ", c ? "collapse" : "scan",
+				      h.r[i].name, h.r[i].n);
+	}
+	ftr_diag("coverage: %s: %lu events%s, %lu lost; %lu of %lu collapse_file calls collapsed, %d distinct outcomes",
+		 match_glob, ev_n[0] + ev_n[1], h.nr == MAX_RESULTS ? " (table full)" : "", lost, ok, ev_n[0],
+		 h.nr);
+	ftr_diag("coverage-table: %slost=%lu", table, lost);
+}

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * trace: which collapse outcomes a run really produced, from the kernel's own
+ * tracepoints.
+ *
+ * A race test that never made collapse_file() fail with page_locked, truncated or
+ * page_dirty_or_writeback did not run the code it is named after, however long it
+ * ran.  ftr_trace_start() gives the test a tracefs instance of its own
+ * (instances/ftr-<pid>), so concurrent tests and other tracers do not see or disturb
+ * each other's events, and enables only huge_memory:mm_khugepaged_collapse_file and
+ * mm_khugepaged_scan_file there, filtered in the kernel on the file name the
+ * tracepoints record (d_iname).  ftr_trace_report() reads the buffer once at the end,
+ * prints the histogram and removes the instance.
+ *
+ * If tracefs is not mounted it is mounted at /sys/kernel/tracing and lazily unmounted
+ * again at exit; all later accesses go through directory fds, so a concurrent test
+ * that unmounts "its" tracefs does not pull ours away.  ftr_trace_cleanup() removes
+ * the instance and the mount and is async-signal-safe: the harness calls it from
+ * atexit and its signal handlers.  An instance left by a test that was SIGKILLed is
+ * removed by the next test that starts (ftr-<pid> of a pid that no longer exists).
+ *
+ * Output, as KTAP diagnostics:
+ *   # coverage: result=succeeded 164             collapse_file outcomes, most first
+ *   # coverage: scan result=succeeded 167        scan_file outcomes
+ *   # coverage: ftr1234: 331 events, 0 lost; collapse_file 164 succeeded of 208, ...
+ *   # coverage-table: collapse.succeeded=164 collapse.page_locked=3 scan.succeeded=167 lost=0
+ * or, once, "# coverage: tracefs not usable: <why>" and "# coverage-table: unavailable".
+ *
+ * coverage-table is the machine-readable line: space-separated KEY=COUNT pairs, KEY
+ * being "collapse.<result>" or "scan.<result>" with the kernel's result names, plus
+ * "lost=N" (events the ring buffer overwrote; nonzero means the counts are low).  A
+ * runner aggregates it into an outcome x test table (tools/coverage-table.awk).
+ */
+#ifndef FTR_TRACE_H
+#define FTR_TRACE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/*
+ * Starts tracing collapses of files whose name matches match (a tracefs filter glob,
+ * e.g. "ftr1234" or "*1234").  0, or -errno with why filled; the caller says why once
+ * and carries on without coverage.
+ */
+int ftr_trace_start(const char *match, char *why, size_t len);
+/* Whether a started trace is collecting. */
+bool ftr_trace_active(void);
+/* Stops tracing, prints the coverage lines and removes the instance. */
+void ftr_trace_report(void);
+/* Removes the instance and our tracefs mount, if any.  Async-signal-safe; only the
+ * process that started the trace acts (forked roles share the handlers). */
+void ftr_trace_cleanup(void);
+
+#endif
