@@ -84,6 +84,7 @@ install: all
 	install -m 0644 settings config $(INSTALL_PATH)/
 	install -m 0755 $(TEST_BINS) $(INSTALL_PATH)/selftests/
 	$(if $(TOOL_BINS),install -m 0755 $(TOOL_BINS) $(INSTALL_PATH)/tools/)
+	install -m 0644 tools/*.awk $(INSTALL_PATH)/tools/
 	$(MAKE) -s --no-print-directory emit_tests > $(INSTALL_PATH)/kselftest-list.txt
 
 clean:

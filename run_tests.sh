@@ -446,13 +446,28 @@ debug_kernel() {
 # an iteration's full text.
 # ---------------------------------------------------------------------------
 ITER_LOG=""
+COV_LINES=()
 TTY=0; [[ -t 2 ]] && TTY=1
 PROGRESS_SHOWN=0
 out() {
 	if ((PROGRESS_SHOWN)); then printf '\r\033[K' >&2; PROGRESS_SHOWN=0; fi
 	printf '%s\n' "$*"
 	[[ -n $ITER_LOG ]] && printf '%s\n' "$*" >>"$ITER_LOG"
+	# What the suite-wide coverage table is made of (tools/coverage-table.awk).
+	[[ $* == *coverage-table:* || $* == "ok "* || $* == "not ok "* ]] && COV_LINES+=("$*")
 	return 0
+}
+
+# The collapse outcomes every test reached, outcome x test, from their trace instances.
+coverage_table() {
+	local awkf
+	for awkf in "$SCRIPT_DIR/tools/coverage-table.awk" "$SCRIPT_DIR/coverage-table.awk"; do
+		[[ -f $awkf ]] || continue
+		((${#COV_LINES[@]})) || return 0
+		out "# collapse outcomes (tracefs huge_memory:mm_khugepaged_collapse_file), per test:"
+		while IFS= read -r line; do out "#   $line"; done < <(printf '%s\n' "${COV_LINES[@]}" | awk -f "$awkf")
+		return 0
+	done
 }
 progress() { ((TTY)) || return 0; printf '\r\033[K%s' "$*" >&2; PROGRESS_SHOWN=1; }
 
@@ -901,6 +916,7 @@ main() {
 		fi
 	done
 	((OPT_UNTIL_FAIL)) && out "1..$TNUM"
+	coverage_table
 	out "# elapsed: $((SECONDS - RUN_T0))s, iterations: $ITER"
 	cleanup
 	out "$N_PASS passed, $N_FAIL failed, $N_SKIP skipped"
