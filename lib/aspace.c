@@ -24,17 +24,6 @@
 #define MADV_COLLAPSE 25
 #endif
 
-static int as_done(struct ftr_role *r, uint64_t t0, uint64_t off, uint64_t len, int err)
-{
-	r->st->ops++;
-	r->st->res[ftr_errno_slot(err)]++;
-	if (err)
-		r->st->last_err = err;
-	ftr_role_log(r, FTR_OP_READ, t0, off, len, 0, err);
-	ftr_pause_us(r, 1000);
-	return 0;
-}
-
 static uint64_t as_pmd(struct ftr_role *r)
 {
 	uint64_t off = ftr_rng_below(&r->rng, r->eng->npmds) * r->eng->pmd;
@@ -89,7 +78,7 @@ static int op_fork(struct ftr_role *r)
 	ftr_oracle_snapshot(&e->oracle, off / FTR_BLOCK, e->pmd / FTR_BLOCK, (uint64_t *)p->buf);
 	pid = fork();
 	if (pid < 0)
-		return as_done(r, t0, off, e->pmd, errno);
+		return ftr_op_done(r, FTR_OP_READ, t0, off, e->pmd, errno, 1000);
 	if (!pid) {
 		char *m = ftr_mmap_pmd(e->pmd, PROT_READ | PROT_WRITE, MAP_PRIVATE, p->fd, off);
 		size_t page = ftr_rng_below(&r->rng, e->pmd / e->psz) * e->psz;
@@ -108,13 +97,13 @@ static int op_fork(struct ftr_role *r)
 					    (uint64_t *)p->buf, NULL, 0, NULL) ? 1 : 0);
 	}
 	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
-		return as_done(r, t0, off, e->pmd, ECHILD);
+		return ftr_op_done(r, FTR_OP_READ, t0, off, e->pmd, ECHILD, 1000);
 	if (WEXITSTATUS(status) == 2)
 		ftr_contract_fail(r, "a MAP_PRIVATE child lost its own write after MADV_COLLAPSE of its copy");
 	else if (WEXITSTATUS(status) == 1)
 		ftr_contract_fail(r, "a MAP_PRIVATE child of [%#llx, +PMD) saw data the file never held",
 				  (unsigned long long)off);
-	return as_done(r, t0, off, e->pmd, WEXITSTATUS(status) == 3 ? ENOMEM : 0);
+	return ftr_op_done(r, FTR_OP_READ, t0, off, e->pmd, WEXITSTATUS(status) == 3 ? ENOMEM : 0, 1000);
 }
 
 /* mremap of a collapsed range to another PMD-aligned place, or to a misaligned one. */
@@ -133,7 +122,7 @@ static int op_mremap(struct ftr_role *r)
 			munmap(m, e->pmd);
 		if (dst != MAP_FAILED)
 			munmap(dst, 2 * e->pmd);
-		return as_done(r, t0, off, e->pmd, ENOMEM);
+		return ftr_op_done(r, FTR_OP_READ, t0, off, e->pmd, ENOMEM, 1000);
 	}
 	madvise(m, e->pmd, MADV_COLLAPSE);
 	ftr_oracle_snapshot(&e->oracle, off / FTR_BLOCK, e->pmd / FTR_BLOCK, (uint64_t *)p->buf);
@@ -145,7 +134,7 @@ static int op_mremap(struct ftr_role *r)
 		as_check(r, to, off, (uint64_t *)p->buf);
 	}
 	munmap(dst, 2 * e->pmd);
-	return as_done(r, t0, off, e->pmd, err);
+	return ftr_op_done(r, FTR_OP_READ, t0, off, e->pmd, err, 1000);
 }
 
 /* A process killed while it collapses: its page tables go away under collapse. */
@@ -158,7 +147,7 @@ static int op_exit(struct ftr_role *r)
 	pid_t pid = fork();
 
 	if (pid < 0)
-		return as_done(r, t0, off, e->pmd, errno);
+		return ftr_op_done(r, FTR_OP_READ, t0, off, e->pmd, errno, 1000);
 	if (!pid) {
 		char *m = ftr_mmap_pmd(e->pmd, PROT_READ, MAP_SHARED, p->fd, off);
 
@@ -168,7 +157,7 @@ static int op_exit(struct ftr_role *r)
 	ftr_pause_us(r, 500);
 	kill(pid, SIGKILL);
 	waitpid(pid, &status, 0);
-	return as_done(r, t0, off, e->pmd, 0);
+	return ftr_op_done(r, FTR_OP_READ, t0, off, e->pmd, 0, 1000);
 }
 
 /* The file offset is not PMD-aligned with the address: no PMD can map it. */
@@ -182,11 +171,11 @@ static int op_misaligned(struct ftr_role *r)
 	int ret;
 
 	if (area == MAP_FAILED)
-		return as_done(r, t0, off, e->pmd, ENOMEM);
+		return ftr_op_done(r, FTR_OP_READ, t0, off, e->pmd, ENOMEM, 1000);
 	m = mmap(area + e->psz, e->pmd, PROT_READ, MAP_SHARED | MAP_FIXED, p->fd, off);
 	if (m == MAP_FAILED) {
 		munmap(area, 2 * e->pmd);
-		return as_done(r, t0, off, e->pmd, errno);
+		return ftr_op_done(r, FTR_OP_READ, t0, off, e->pmd, errno, 1000);
 	}
 	/* No whole PMD of this VMA can be mapped by a PMD: nothing to do, or EINVAL. */
 	ret = madvise(m, e->pmd, MADV_COLLAPSE) ? errno : 0;
@@ -198,7 +187,7 @@ static int op_misaligned(struct ftr_role *r)
 	ftr_oracle_snapshot(&e->oracle, off / FTR_BLOCK, e->pmd / FTR_BLOCK, (uint64_t *)p->buf);
 	as_check(r, m, off, (uint64_t *)p->buf);
 	munmap(area, 2 * e->pmd);
-	return as_done(r, t0, off, e->pmd, ret == EINVAL ? 0 : ret);
+	return ftr_op_done(r, FTR_OP_READ, t0, off, e->pmd, ret == EINVAL ? 0 : ret, 1000);
 }
 
 const struct ftr_churn_ops ftr_churn_fork = { .name = "fork", .op = op_fork };

@@ -24,18 +24,6 @@ static uint64_t churn_pmd(struct ftr_role *r)
 	return off;
 }
 
-static int churn_done(struct ftr_role *r, enum ftr_op op, uint64_t t0, uint64_t off,
-		      uint64_t len, int err)
-{
-	r->st->ops++;
-	r->st->res[ftr_errno_slot(err)]++;
-	if (err)
-		r->st->last_err = err;
-	ftr_role_log(r, op, t0, off, len, 0, err);
-	ftr_pause_us(r, 500);
-	return 0;
-}
-
 /* Writeback: folios go dirty -> writeback -> clean under the collapser, whose
  * dirty/writeback checks (and MADV_COLLAPSE's write-back-and-retry) they race. */
 static int op_fsync(struct ftr_role *r)
@@ -43,7 +31,7 @@ static int op_fsync(struct ftr_role *r)
 	struct role_priv *p = r->priv;
 	uint64_t t0 = ftr_now_ns();
 
-	return churn_done(r, FTR_OP_SYNC, t0, 0, r->eng->size, fsync(p->fd) ? errno : 0);
+	return ftr_op_done(r, FTR_OP_SYNC, t0, 0, r->eng->size, fsync(p->fd) ? errno : 0, 500);
 }
 
 static int op_fdatasync(struct ftr_role *r)
@@ -51,15 +39,15 @@ static int op_fdatasync(struct ftr_role *r)
 	struct role_priv *p = r->priv;
 	uint64_t t0 = ftr_now_ns();
 
-	return churn_done(r, FTR_OP_SYNC, t0, 0, r->eng->size, fdatasync(p->fd) ? errno : 0);
+	return ftr_op_done(r, FTR_OP_SYNC, t0, 0, r->eng->size, fdatasync(p->fd) ? errno : 0, 500);
 }
 
 static int do_msync(struct ftr_role *r, int flags)
 {
 	uint64_t t0 = ftr_now_ns(), off = churn_pmd(r);
 
-	return churn_done(r, FTR_OP_SYNC, t0, off, r->eng->pmd,
-			  msync(r->eng->map + off, r->eng->pmd, flags) ? errno : 0);
+	return ftr_op_done(r, FTR_OP_SYNC, t0, off, r->eng->pmd,
+			  msync(r->eng->map + off, r->eng->pmd, flags) ? errno : 0, 500);
 }
 
 static int op_msync(struct ftr_role *r) { return do_msync(r, MS_SYNC); }
@@ -74,8 +62,8 @@ static int op_sync_range(struct ftr_role *r)
 	/* Sometimes only start writeback, so collapse meets folios under writeback. */
 	if (ftr_rng_below(&r->rng, 2))
 		flags |= SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WAIT_AFTER;
-	return churn_done(r, FTR_OP_SYNC, t0, off, r->eng->pmd,
-			  sync_file_range(p->fd, off, r->eng->pmd, flags) ? errno : 0);
+	return ftr_op_done(r, FTR_OP_SYNC, t0, off, r->eng->pmd,
+			  sync_file_range(p->fd, off, r->eng->pmd, flags) ? errno : 0, 500);
 }
 
 /* Page-cache walkers that return no data: their answers must still agree with what
@@ -94,7 +82,7 @@ static int op_seek(struct ftr_role *r)
 	hole = lseek(p->fd, off, SEEK_HOLE);
 	data = lseek(p->fd, off, SEEK_DATA);
 	if (hole < 0 || data < 0)
-		return churn_done(r, FTR_OP_READ, t0, off, 0, errno);
+		return ftr_op_done(r, FTR_OP_READ, t0, off, 0, errno, 500);
 	if ((uint64_t)hole < e->size && (pmd = hole / e->pmd) < 64 &&
 	    ftr_seqc_same(&e->pmds[pmd].split, snap[pmd]))
 		ftr_contract_fail(r, "SEEK_HOLE from %#llx found a hole at %#llx, inside data nothing punched",
@@ -103,7 +91,7 @@ static int op_seek(struct ftr_role *r)
 	    ftr_seqc_same(&e->pmds[pmd].split, snap[pmd]))
 		ftr_contract_fail(r, "SEEK_DATA from %#llx answered %#llx: written data reported as a hole",
 				  (unsigned long long)off, (unsigned long long)data);
-	return churn_done(r, FTR_OP_READ, t0, off, 0, 0);
+	return ftr_op_done(r, FTR_OP_READ, t0, off, 0, 0, 500);
 }
 
 static int op_mincore(struct ftr_role *r)
@@ -113,8 +101,8 @@ static int op_mincore(struct ftr_role *r)
 	unsigned char vec[4096];
 	size_t pages = e->pmd / e->psz < sizeof(vec) ? e->pmd / e->psz : sizeof(vec);
 
-	return churn_done(r, FTR_OP_READ, t0, off, e->pmd,
-			  mincore(e->map + off, pages * e->psz, vec) ? errno : 0);
+	return ftr_op_done(r, FTR_OP_READ, t0, off, e->pmd,
+			  mincore(e->map + off, pages * e->psz, vec) ? errno : 0, 500);
 }
 
 #ifndef __NR_cachestat
@@ -135,7 +123,7 @@ static int op_cachestat(struct ftr_role *r)
 	if (syscall(__NR_cachestat, p->fd, &range, &cs, 0)) {
 		if (errno == ENOSYS)
 			ftr_pause_us(r, 10000);	/* this kernel has no cachestat */
-		return churn_done(r, FTR_OP_READ, t0, off, e->pmd, errno);
+		return ftr_op_done(r, FTR_OP_READ, t0, off, e->pmd, errno, 500);
 	}
 	/* The syscall walks the xarray locklessly and may pause: a range collapsed in the
 	 * middle of the walk is counted as small folios and then again as the THP. */
@@ -145,7 +133,7 @@ static int op_cachestat(struct ftr_role *r)
 				  (unsigned long long)off, e->pmd, (unsigned long long)cs.nr_cache,
 				  (unsigned long long)cs.nr_dirty, (unsigned long long)cs.nr_evicted,
 				  e->pmd / e->psz);
-	return churn_done(r, FTR_OP_READ, t0, off, e->pmd, 0);
+	return ftr_op_done(r, FTR_OP_READ, t0, off, e->pmd, 0, 500);
 }
 
 /* Splits and reclaim of the ranges being collapsed. */
@@ -161,7 +149,7 @@ static int do_madvise(struct ftr_role *r, int advice, bool may_split)
 	err = madvise(e->map + off, e->pmd, advice) ? errno : 0;
 	if (may_split)
 		ftr_seqc_end(split);
-	return churn_done(r, may_split ? FTR_OP_PAGEOUT : FTR_OP_READ, t0, off, e->pmd, err);
+	return ftr_op_done(r, may_split ? FTR_OP_PAGEOUT : FTR_OP_READ, t0, off, e->pmd, err, 500);
 }
 
 static int op_pageout(struct ftr_role *r) { return do_madvise(r, MADV_PAGEOUT, true); }
@@ -184,7 +172,7 @@ static int op_compact(struct ftr_role *r)
 	for (uint32_t i = 0; i < e->npmds; i++)
 		ftr_seqc_end(&e->pmds[i].split);
 	ftr_pause_us(r, 20000);	/* a whole-machine operation: not too often */
-	return churn_done(r, FTR_OP_PAGEOUT, t0, 0, e->size, err);
+	return ftr_op_done(r, FTR_OP_PAGEOUT, t0, 0, e->size, err, 500);
 }
 
 static const struct ftr_churn_ops churn_fsync = { .name = "fsync", .op = op_fsync };

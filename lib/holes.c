@@ -31,17 +31,6 @@ static void split_seqc(struct ftr_engine *e, uint64_t off, uint64_t len, bool be
 	}
 }
 
-static int finish(struct ftr_role *r, enum ftr_op op, uint64_t t0, uint64_t off, uint64_t len, int err)
-{
-	r->st->ops++;
-	r->st->res[ftr_errno_slot(err)]++;
-	if (err)
-		r->st->last_err = err;
-	ftr_role_log(r, op, t0, off, len, 0, err);
-	ftr_pause_us(r, 1000);
-	return 0;
-}
-
 /* Reads [off, off+len) and says where it is not zero, or -1. */
 static long long first_nonzero(struct ftr_role *r, uint64_t off, uint64_t len)
 {
@@ -101,7 +90,7 @@ static int hole_op(struct ftr_role *r, int mode, unsigned path)
 	split_seqc(e, off, len, false);
 	if (ret)
 		return ret;
-	return finish(r, FTR_OP_PUNCH, t0, off, len, err);
+	return ftr_op_done(r, FTR_OP_PUNCH, t0, off, len, err, 1000);
 }
 
 static int op_punch(struct ftr_role *r) { return hole_op(r, FALLOC_FL_PUNCH_HOLE, FTR_P_PUNCH); }
@@ -228,7 +217,7 @@ static int op_truncate(struct ftr_role *r)
 	split_seqc(e, off, len, false);
 	if (ret)
 		return ret;
-	return finish(r, FTR_OP_PUNCH, t0, off, len, err);
+	return ftr_op_done(r, FTR_OP_PUNCH, t0, off, len, err, 1000);
 }
 
 const struct ftr_churn_ops ftr_churn_punch = { .name = "punch", .owns = true, .op = op_punch };

@@ -63,17 +63,6 @@ static int pin_setup(struct ftr_role *r)
 	return 0;
 }
 
-static int pin_done(struct ftr_role *r, uint64_t t0, uint64_t off, uint64_t len, int err)
-{
-	r->st->ops++;
-	r->st->res[ftr_errno_slot(err)]++;
-	if (err)
-		r->st->last_err = err;
-	ftr_role_log(r, FTR_OP_READ, t0, off, len, 0, err);
-	ftr_pause_us(r, 500);
-	return 0;
-}
-
 /* Checks n blocks that went through a pin against the versions allowed since pre. */
 static void pin_check(struct ftr_role *r, const char *via, const char *data, uint32_t first, uint32_t n)
 {
@@ -111,11 +100,11 @@ static int op_pin_dio(struct ftr_role *r)
 	ftr_oracle_snapshot(&e->oracle, first, n, s->pre);
 	got = pwrite(s->scratch, e->map + (size_t)first * FTR_BLOCK, len, 0);
 	if (got != (ssize_t)len)
-		return pin_done(r, t0, (uint64_t)first * FTR_BLOCK, len, got < 0 ? errno : EIO);
+		return ftr_op_done(r, FTR_OP_READ, t0, (uint64_t)first * FTR_BLOCK, len, got < 0 ? errno : EIO, 500);
 	if (pread(s->scratch, s->bounce, len, 0) != (ssize_t)len)
 		return -EIO;
 	pin_check(r, "an O_DIRECT write from the mapping", s->bounce, first, n);
-	return pin_done(r, t0, (uint64_t)first * FTR_BLOCK, len, 0);
+	return ftr_op_done(r, FTR_OP_READ, t0, (uint64_t)first * FTR_BLOCK, len, 0, 500);
 }
 
 /* A long-term pin: the range registered as an io_uring fixed buffer (FOLL_LONGTERM,
@@ -132,14 +121,14 @@ static int op_pin_uring(struct ftr_role *r)
 	int ret, col;
 
 	if (!s->ring_ok)
-		return pin_done(r, t0, 0, 0, EOPNOTSUPP);
+		return ftr_op_done(r, FTR_OP_READ, t0, 0, 0, EOPNOTSUPP, 500);
 	pin_range(r, &first, &n);
 	off = (uint64_t)first * FTR_BLOCK;
 	iov = (struct iovec){ e->map + off, (size_t)n * FTR_BLOCK };
 	ret = io_uring_register_buffers(&s->ring, &iov, 1);
 	if (ret) {
 		ftr_pause_us(r, 5000);	/* FOLL_LONGTERM refused: nothing to race */
-		return pin_done(r, t0, off, iov.iov_len, -ret);
+		return ftr_op_done(r, FTR_OP_READ, t0, off, iov.iov_len, -ret, 500);
 	}
 	col = madvise(e->map + off / e->pmd * e->pmd, e->pmd, MADV_COLLAPSE) ? errno : 0;
 	ftr_oracle_snapshot(&e->oracle, first, n, s->pre);
@@ -151,13 +140,13 @@ static int op_pin_uring(struct ftr_role *r)
 	}
 	io_uring_unregister_buffers(&s->ring);
 	if (ret != (int)iov.iov_len)
-		return pin_done(r, t0, off, iov.iov_len, ret < 0 ? -ret : EIO);
+		return ftr_op_done(r, FTR_OP_READ, t0, off, iov.iov_len, ret < 0 ? -ret : EIO, 500);
 	if (pread(s->scratch, s->bounce, iov.iov_len, 0) != (ssize_t)iov.iov_len)
 		return -EIO;
 	/* If the collapse replaced pinned pages, the pin still points at the old ones:
 	 * the data written through it would lag the file. */
 	pin_check(r, col ? "a fixed buffer" : "a fixed buffer collapsed while pinned", s->bounce, first, n);
-	return pin_done(r, t0, off, iov.iov_len, 0);
+	return ftr_op_done(r, FTR_OP_READ, t0, off, iov.iov_len, 0, 500);
 }
 
 /* vmsplice takes references to the mapping's pages into a pipe. */
@@ -176,7 +165,7 @@ static int op_pin_vmsplice(struct ftr_role *r)
 	ftr_oracle_snapshot(&e->oracle, first, n, s->pre);
 	got = vmsplice(s->pipe[1], &iov, 1, 0);
 	if (got < 0)
-		return pin_done(r, t0, off, iov.iov_len, errno);
+		return ftr_op_done(r, FTR_OP_READ, t0, off, iov.iov_len, errno, 500);
 	ftr_pause_us(r, 200);	/* hold the references while the collapser runs */
 	for (ssize_t m = 0; m < got; m += k) {
 		k = read(s->pipe[0], s->bounce + m, got - m);
@@ -184,7 +173,7 @@ static int op_pin_vmsplice(struct ftr_role *r)
 			return -EIO;
 	}
 	pin_check(r, "vmsplice", s->bounce, first, got / FTR_BLOCK);
-	return pin_done(r, t0, off, got, 0);
+	return ftr_op_done(r, FTR_OP_READ, t0, off, got, 0, 500);
 }
 
 /* Migration: move_pages() and mbind(MPOL_MF_MOVE) of a collapsing PMD to another node;
@@ -198,7 +187,7 @@ static int op_migrate(struct ftr_role *r)
 
 	if (nodes < 2) {
 		ftr_pause_us(r, 20000);
-		return pin_done(r, t0, off, 0, ENODEV);
+		return ftr_op_done(r, FTR_OP_READ, t0, off, 0, ENODEV, 500);
 	}
 	ftr_churn_range(r, off, e->pmd);
 	node = ftr_rng_below(&r->rng, nodes);
@@ -220,7 +209,7 @@ static int op_migrate(struct ftr_role *r)
 			err = errno;
 	}
 	ftr_seqc_end(&e->pmds[off / e->pmd].split);
-	return pin_done(r, t0, off, e->pmd, err);
+	return ftr_op_done(r, FTR_OP_READ, t0, off, e->pmd, err, 500);
 }
 
 const struct ftr_churn_ops ftr_churn_pin_dio = { .name = "pin-dio", .setup = pin_setup, .op = op_pin_dio };

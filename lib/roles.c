@@ -39,6 +39,18 @@ void ftr_pause_us(struct ftr_role *r, unsigned max_us)
 	nanosleep(&ts, NULL);
 }
 
+int ftr_op_done(struct ftr_role *r, enum ftr_op op, uint64_t t0, uint64_t off, uint64_t len,
+		int err, unsigned pause)
+{
+	r->st->ops++;
+	r->st->res[ftr_errno_slot(err)]++;
+	if (err)
+		r->st->last_err = err;
+	ftr_role_log(r, op, t0, off, len, 0, err);
+	ftr_pause_us(r, pause);
+	return 0;
+}
+
 bool ftr_path_usable(struct ftr_engine *e, unsigned path, char *why, size_t len)
 {
 	const struct ftr_caps *c = &e->env->caps;
@@ -425,14 +437,8 @@ static int splitter_op(struct ftr_role *r)
 		ftr_seqc_end(&e->pmds[pmd].split);
 		break;
 	}
-	r->st->ops++;
-	r->st->res[ftr_errno_slot(ret)]++;
-	if (ret)
-		r->st->last_err = ret;
-	ftr_role_log(r, op, t0, off, len, 0, ret);
 	/* Let collapses happen in between. */
-	ftr_pause_us(r, 1000);
-	return 0;
+	return ftr_op_done(r, op, t0, off, len, ret, 1000);
 }
 
 static int khugepaged_op(struct ftr_role *r)

@@ -29,6 +29,9 @@ struct role_priv {
 };
 
 void ftr_pause_us(struct ftr_role *r, unsigned max_us);
+/* Counts and logs one finished operation (err 0 or errno), then pauses up to pause us. */
+int ftr_op_done(struct ftr_role *r, enum ftr_op op, uint64_t t0, uint64_t off, uint64_t len,
+		int err, unsigned pause);
 /* A random extent of whole blocks (pages if page_aligned) in a segment r owns. */
 bool ftr_pick_extent(struct ftr_role *r, bool page_aligned, uint32_t avoid_seg,
 		     uint32_t *seg, uint32_t *first, uint32_t *n);

@@ -54,11 +54,15 @@ bool ftr_pick_extent(struct ftr_role *r, bool page_aligned, uint32_t avoid_seg,
 	return false;
 }
 
-int ftr_pwrite_full(int fd, const char *buf, size_t len, off_t off)
+/* Writes until every byte landed: with pwrite(), or lseek() + write() (seek). */
+static int write_loop(int fd, const char *buf, size_t len, off_t off, bool seek)
 {
 	while (len) {
-		ssize_t n = pwrite(fd, buf, len, off);
+		ssize_t n;
 
+		if (seek && lseek(fd, off, SEEK_SET) != off)
+			return -errno;
+		n = seek ? write(fd, buf, len) : pwrite(fd, buf, len, off);
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n <= 0)
@@ -70,23 +74,9 @@ int ftr_pwrite_full(int fd, const char *buf, size_t len, off_t off)
 	return 0;
 }
 
-static int write_seek(int fd, const char *buf, size_t len, off_t off)
+int ftr_pwrite_full(int fd, const char *buf, size_t len, off_t off)
 {
-	while (len) {
-		ssize_t n;
-
-		if (lseek(fd, off, SEEK_SET) != off)
-			return -errno;
-		n = write(fd, buf, len);
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (n <= 0)
-			return -(n < 0 ? errno : EIO);
-		buf += n;
-		len -= n;
-		off += n;
-	}
-	return 0;
+	return write_loop(fd, buf, len, off, false);
 }
 
 /* pwritev2 with the buffer cut into up to four iovecs at random byte boundaries. */
@@ -269,7 +259,7 @@ int ftr_writer_op(struct ftr_role *r)
 	t0 = ftr_now_ns();
 	switch (r->mode) {
 	case FTR_P_WRITE:
-		ret = write_seek(p->fd, p->buf, n[0] * FTR_BLOCK, (off_t)first[0] * FTR_BLOCK);
+		ret = write_loop(p->fd, p->buf, n[0] * FTR_BLOCK, (off_t)first[0] * FTR_BLOCK, true);
 		break;
 	case FTR_P_PWRITE:
 	case FTR_P_DIRECT:
