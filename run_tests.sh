@@ -609,6 +609,8 @@ run_one() { # NAME LABEL DIR BUDGET
 	((OPT_QUICK)) && args+=(--quick)
 	((EFF_TMUL != 1)) && args+=(--timeout-mul "$EFF_TMUL")
 	args+=("${TEST_ARGS[@]}")
+	# Soak: keep each test's operation log beside its output for the failing iteration.
+	[[ -n ${RESULTS:-} ]] && args+=(--record "$RESULTS/$name-$label.oplog")
 	R_STATUS="" R_WHY="" R_RC=""
 	out "# cmd: $name ${args[*]}"
 
@@ -906,7 +908,7 @@ main() {
 				out "# until-fail: iteration $ITER failed after $((SECONDS - RUN_T0))s (seed $SEED); output kept in $RESULTS/iteration-$ITER.log"
 				break
 			fi
-			rm -f -- "$ITER_LOG"; ITER_LOG=""
+			rm -f -- "$ITER_LOG" "$RESULTS"/*.oplog; ITER_LOG=""
 			if [[ -n $OPT_LOOP ]] && ((ITER >= OPT_LOOP)); then
 				out "# until-fail: no failure in $ITER iterations, $((SECONDS - RUN_T0))s"
 				break
