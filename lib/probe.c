@@ -237,7 +237,13 @@ int ftr_probe(const char *dir, struct ftr_caps *caps)
 		ftr_cap_fail(&caps->punch, errno, "fallocate(PUNCH_HOLE): %s", strerror(errno));
 	else
 		cap_ok(&caps->punch);
-	pwrite(fd, buf, ftr_page_size(), 0);
+	/* Clean again before the collapse probes: kernels without MADV_COLLAPSE's
+	 * write-back-and-retry fail a dirty range with EINVAL, which would read as
+	 * "cannot collapse this filesystem". */
+	if (pwrite(fd, buf, ftr_page_size(), 0) != (ssize_t)ftr_page_size() || fsync(fd)) {
+		ret = -(errno ?: EIO);
+		goto out;
+	}
 	close(fd);
 	fd = -1;
 
