@@ -29,22 +29,6 @@
 #define LOG_CAP		4096
 #define MAX_SHOWN	4
 
-const char *const ftr_errno_slot_names[FTR_ERRNO_SLOTS] = {
-	"ok", "EAGAIN", "EBUSY", "ENOMEM", "EINVAL", "other"
-};
-
-int ftr_errno_slot(int err)
-{
-	switch (err) {
-	case 0: return 0;
-	case EAGAIN: return 1;
-	case EBUSY: return 2;
-	case ENOMEM: return 3;
-	case EINVAL: return 4;
-	default: return 5;
-	}
-}
-
 static void sleep_us(unsigned us)
 {
 	struct timespec ts = { us / 1000000, (us % 1000000) * 1000L };
@@ -53,84 +37,8 @@ static void sleep_us(unsigned us)
 }
 
 static uint32_t load32(const uint32_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+
 static void store32(uint32_t *p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
-
-void ftr_fatal(struct ftr_role *r, const struct ftr_bad *bad, const char *fmt, ...)
-{
-	struct ftr_shared *sh = r->eng->sh;
-	uint32_t zero = 0;
-	va_list ap;
-
-	/* The first fatal error wins; the controller reports it after quiescing. */
-	if (!__atomic_compare_exchange_n(&sh->fatal, &zero, 1, false, __ATOMIC_ACQ_REL,
-					 __ATOMIC_ACQUIRE))
-		return;
-	sh->fatal_role = r->id;
-	if (bad)
-		sh->fatal_bad = *bad;
-	va_start(ap, fmt);
-	vsnprintf(sh->fatal_msg, sizeof(sh->fatal_msg), fmt, ap);
-	va_end(ap);
-	__atomic_store_n(&sh->fatal, 2, __ATOMIC_RELEASE);
-}
-
-void ftr_churn_range(struct ftr_role *r, uint64_t off, uint64_t len)
-{
-	struct ftr_engine *e = r->eng;
-
-	if (off / e->pmd == (off + len - 1) / e->pmd) {
-		r->cs = &e->pmds[off / e->pmd].collapse;
-		r->cs_snap = ftr_seqc_read(r->cs);
-	}
-}
-
-static void contract_record(struct ftr_role *r, uint32_t *flag, char *msg, size_t len,
-			    const char *fmt, va_list ap)
-{
-	uint32_t zero = 0;
-	int n;
-
-	/* The first one wins; the controller reports it after quiescing. */
-	if (!__atomic_compare_exchange_n(flag, &zero, 1, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-		return;
-	n = snprintf(msg, len, "%s: ", r->name);
-	vsnprintf(msg + n, len - n, fmt, ap);
-	__atomic_store_n(flag, 2, __ATOMIC_RELEASE);
-}
-
-void ftr_contract_fail(struct ftr_role *r, const char *fmt, ...)
-{
-	struct ftr_shared *sh = r->eng->sh;
-	va_list ap;
-
-	va_start(ap, fmt);
-	contract_record(r, &sh->contract, sh->contract_msg, sizeof(sh->contract_msg), fmt, ap);
-	va_end(ap);
-}
-
-void ftr_contract_known(struct ftr_role *r, const char *fmt, ...)
-{
-	struct ftr_shared *sh = r->eng->sh;
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (r->eng->env->opts->strict)
-		contract_record(r, &sh->contract, sh->contract_msg, sizeof(sh->contract_msg), fmt, ap);
-	else
-		contract_record(r, &sh->known, sh->known_msg, sizeof(sh->known_msg), fmt, ap);
-	va_end(ap);
-}
-
-void ftr_role_log(struct ftr_role *r, enum ftr_op op, uint64_t t0, uint64_t off, uint32_t len,
-		  uint32_t gen, int res)
-{
-	struct ftr_op_entry e = {
-		.t0 = t0, .t1 = ftr_now_ns(), .off = off, .len = len, .gen = gen, .res = res,
-		.epoch = r->epoch, .op = op, .path = r->kind == FTR_R_WRITER ? r->mode : 0,
-	};
-
-	ftr_oplog_add(r->log, &e);
-}
 
 /* Segments: the file cut at seg_shift + k * seg, so owned extents straddle page and
  * PMD edges in some epochs and not in others. */
