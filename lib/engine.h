@@ -201,6 +201,7 @@ struct ftr_engine {
 	uint64_t epochs, verified_bytes, verify_ns, evicted_epochs, resident_after_evict;
 	uint64_t thp_checked, thp_pmd_mapped_checked;
 	bool data_bad, thp_bad;
+	unsigned bad_classes;		/* 1 << enum ftr_class of every bad block reported */
 	char thp_msg[256];
 };
 
