@@ -399,9 +399,12 @@ static int splitter_op(struct ftr_role *r)
 	switch (r->mode) {
 	case FTR_SPLIT_DEBUGFS:
 		ftr_seqc_begin(&e->pmds[pmd].split);
-		/* Page offsets in the file; a random target order where the kernel takes one. */
+		/* Page offsets in the file, and a random target order where the page cache
+		 * takes large folios: splitting a shmem folio, or the folio of a filesystem
+		 * without large folios, to a non-zero order is a VM_WARN (6.12). */
 		c = snprintf(cmd, sizeof(cmd), "%s,%#llx,%#llx,%u", e->path,
 			     (unsigned long long)(off / e->psz), (unsigned long long)((off + len) / e->psz),
+			     e->env->caps.is_shmem || e->env->caps.max_folio_order <= 0 ? 0 :
 			     (unsigned)ftr_rng_below(&r->rng, 4) * 2);
 		fd = open("/sys/kernel/debug/split_huge_pages", O_WRONLY | O_CLOEXEC);
 		if (fd < 0 || write(fd, cmd, c) != c)
