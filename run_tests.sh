@@ -39,6 +39,7 @@ Run the file-thp-race selftests (root) on scratch filesystems, KTAP output.
   -t PATTERN[,...]   select tests: a glob on NAME or NAME:LABEL; without glob
                      characters NAME:LABEL exactly, or a substring of NAME;
                      several patterns separated by commas select their union
+  --exclude PAT[,..] leave out what these patterns match (same syntax as -t)
   --list             print the selected test:label lines and exit (no root)
   --loop N           run the selection N times
   --until-fail       rerun until the first failure (at most --loop N times);
@@ -72,7 +73,7 @@ label_type() { [[ $1 == tmpfs-huge ]] && echo tmpfs || echo "$1"; }
 # ---------------------------------------------------------------------------
 # Options.  Validate everything before creating or changing anything.
 # ---------------------------------------------------------------------------
-OPT_FS="" OPT_DIR="" OPT_DURATION="" OPT_SEED="" OPT_QUICK=0 OPT_PATTERN=""
+OPT_FS="" OPT_DIR="" OPT_DURATION="" OPT_SEED="" OPT_QUICK=0 OPT_PATTERN="" OPT_EXCLUDE=""
 OPT_LIST=0 OPT_LOOP="" OPT_UNTIL_FAIL=0 OPT_TMUL=1 OPT_NO_INSTALL=0
 OPT_TEST_ARGS=${FTR_TEST_ARGS:-}
 
@@ -86,7 +87,7 @@ parse_args() {
 			set -- "$opt" "$val" "${@:2}"
 		fi
 		case $opt in
-		--fs|--dir|--duration|--seed|-t|--loop|--timeout-mul|--test-args)
+		--fs|--dir|--duration|--seed|-t|--exclude|--loop|--timeout-mul|--test-args)
 			(($# >= 2)) || die_usage "$opt needs an argument"
 			val=$2; shift 2 ;;
 		*) shift ;;
@@ -101,6 +102,8 @@ parse_args() {
 		--quick) OPT_QUICK=1 ;;
 		-t) [[ -n $val ]] || die_usage "-t: empty pattern"
 			OPT_PATTERN=$val ;;
+		--exclude) [[ -n $val ]] || die_usage "--exclude: empty pattern"
+			OPT_EXCLUDE=$val ;;
 		--list) OPT_LIST=1 ;;
 		--loop) is_posint "$val" || die_usage "--loop: expected a positive integer, got '$val'"
 			OPT_LOOP=$val ;;
@@ -323,22 +326,28 @@ test_has_type() {
 
 # -t PATTERN: with glob characters, a glob on NAME or NAME:LABEL; with a colon,
 # exactly NAME:LABEL; otherwise a substring of NAME.
-pattern_match() { # NAME LABEL: any of the comma-separated patterns of -t
+# match_any PATTERNS NAME LABEL: NAME:LABEL matches one of the comma-separated patterns.
+match_any() {
 	local pat
 	local -a pats
-	[[ -z $OPT_PATTERN ]] && return 0
-	IFS=, read -ra pats <<<"$OPT_PATTERN"
+	IFS=, read -ra pats <<<"$1"
 	for pat in "${pats[@]}"; do
 		if [[ $pat == *[*?[]* ]]; then
 			# shellcheck disable=SC2053  # $pat is a glob on purpose
-			[[ $1 == $pat || "$1:$2" == $pat ]] && return 0
+			[[ $2 == $pat || "$2:$3" == $pat ]] && return 0
 		elif [[ $pat == *:* ]]; then
-			[[ "$1:$2" == "$pat" ]] && return 0
+			[[ "$2:$3" == "$pat" ]] && return 0
 		else
-			[[ $1 == *"$pat"* ]] && return 0
+			[[ $2 == *"$pat"* ]] && return 0
 		fi
 	done
 	return 1
+}
+
+pattern_match() { # NAME LABEL: selected by -t and not taken out by --exclude
+	[[ -n $OPT_PATTERN ]] && ! match_any "$OPT_PATTERN" "$1" "$2" && return 1
+	[[ -n $OPT_EXCLUDE && -n $2 ]] && match_any "$OPT_EXCLUDE" "$1" "$2" && return 1
+	return 0
 }
 
 # Plan: one entry per test:label.  P_KIND: run, skip (reason in P_WHY), error.
