@@ -54,15 +54,36 @@ bool ftr_pick_extent(struct ftr_role *r, bool page_aligned, uint32_t avoid_seg,
 	return false;
 }
 
-/* Writes until every byte landed: with pwrite(), or lseek() + write() (seek). */
-static int write_loop(int fd, const char *buf, size_t len, off_t off, bool seek)
+/* pwritev2() with the buffer cut into up to four iovecs at random byte boundaries. */
+static ssize_t pwritev_cut(struct ftr_rng *rng, int fd, const char *buf, size_t len, off_t off)
+{
+	struct iovec iov[4];
+	size_t left = len;
+	int cnt = 0;
+
+	while (left && cnt < 4) {
+		size_t l = cnt == 3 ? left : ftr_rng_range(rng, 1, left);
+
+		iov[cnt++] = (struct iovec){ (char *)buf + (len - left), l };
+		left -= l;
+	}
+	return pwritev2(fd, iov, cnt, off, 0);
+}
+
+enum write_how { HOW_PWRITE, HOW_SEEK, HOW_VEC };
+
+/* Writes until every byte landed, retrying short writes: with pwrite(), lseek() +
+ * write(), or pwritev2() (rng cuts the iovecs). */
+static int write_loop(int fd, const char *buf, size_t len, off_t off, enum write_how how,
+		      struct ftr_rng *rng)
 {
 	while (len) {
 		ssize_t n;
 
-		if (seek && lseek(fd, off, SEEK_SET) != off)
+		if (how == HOW_SEEK && lseek(fd, off, SEEK_SET) != off)
 			return -errno;
-		n = seek ? write(fd, buf, len) : pwrite(fd, buf, len, off);
+		n = how == HOW_SEEK ? write(fd, buf, len) :
+		    how == HOW_VEC ? pwritev_cut(rng, fd, buf, len, off) : pwrite(fd, buf, len, off);
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n <= 0)
@@ -76,34 +97,7 @@ static int write_loop(int fd, const char *buf, size_t len, off_t off, bool seek)
 
 int ftr_pwrite_full(int fd, const char *buf, size_t len, off_t off)
 {
-	return write_loop(fd, buf, len, off, false);
-}
-
-/* pwritev2 with the buffer cut into up to four iovecs at random byte boundaries. */
-static int write_vec(struct ftr_role *r, int fd, char *buf, size_t len, off_t off)
-{
-	while (len) {
-		struct iovec iov[4];
-		size_t left = len;
-		int cnt = 0;
-		ssize_t n;
-
-		while (left && cnt < 4) {
-			size_t l = cnt == 3 ? left : ftr_rng_range(&r->rng, 1, left);
-
-			iov[cnt++] = (struct iovec){ buf + (len - left), l };
-			left -= l;
-		}
-		n = pwritev2(fd, iov, cnt, off, 0);
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (n <= 0)
-			return -(n < 0 ? errno : EIO);
-		buf += n;
-		len -= n;
-		off += n;
-	}
-	return 0;
+	return write_loop(fd, buf, len, off, HOW_PWRITE, NULL);
 }
 
 /* Stores of one width (8 bytes to 16 KiB), forwards or backwards, 8 bytes at a time so a
@@ -259,14 +253,14 @@ int ftr_writer_op(struct ftr_role *r)
 	t0 = ftr_now_ns();
 	switch (r->mode) {
 	case FTR_P_WRITE:
-		ret = write_loop(p->fd, p->buf, n[0] * FTR_BLOCK, (off_t)first[0] * FTR_BLOCK, true);
+		ret = write_loop(p->fd, p->buf, n[0] * FTR_BLOCK, (off_t)first[0] * FTR_BLOCK, HOW_SEEK, NULL);
 		break;
 	case FTR_P_PWRITE:
 	case FTR_P_DIRECT:
 		ret = ftr_pwrite_full(p->fd, p->buf, n[0] * FTR_BLOCK, (off_t)first[0] * FTR_BLOCK);
 		break;
 	case FTR_P_PWRITEV:
-		ret = write_vec(r, p->fd, p->buf, n[0] * FTR_BLOCK, (off_t)first[0] * FTR_BLOCK);
+		ret = write_loop(p->fd, p->buf, n[0] * FTR_BLOCK, (off_t)first[0] * FTR_BLOCK, HOW_VEC, &r->rng);
 		break;
 	case FTR_P_OPENW:
 		ret = write_openw(e, p->buf, n[0] * FTR_BLOCK, (off_t)first[0] * FTR_BLOCK);
