@@ -152,6 +152,21 @@ static void lost_pages(const struct ftr_uffd_ctx *c, char *buf, size_t len)
 		n += snprintf(buf + n, len - n, "%s%lu", i ? "," : "", c->lost_page[i]);
 }
 
+/* The verdicts both fixed subtests share once their own (lost, stuck) are settled. */
+static void verdict_rest(const char *name, struct ftr_uffd_ctx *c, struct ftr_uffd_file *f, int err)
+{
+	char why[256];
+
+	if (c->resolve_err || c->odd)
+		ftr_ktap_result(FTR_FAIL, name, "resolving the fault: %s (%llu unexpected events; "
+				"MADV_COLLAPSE returned %s)", c->resolve_msg, (unsigned long long)c->odd,
+				errname(err));
+	else if (!data_ok(f, why, sizeof(why)))
+		ftr_ktap_result(FTR_FAIL, name, "%s (MADV_COLLAPSE returned %s)", why, errname(err));
+	else
+		ftr_ktap_result(FTR_PASS, name, NULL);
+}
+
 static void sub_missing(struct ftr_env *env)
 {
 	const char *name = "uffd-missing";
@@ -187,13 +202,8 @@ static void sub_missing(struct ftr_env *env)
 	else if (stuck)
 		ftr_ktap_result(FTR_FAIL, name, "touching hole page %lu gave neither an event nor completion "
 				"in %d ms (MADV_COLLAPSE returned %s)", hole, c.wait_ms, errname(err));
-	else if (c.resolve_err || c.odd)
-		ftr_ktap_result(FTR_FAIL, name, "resolving the fault: %s (%llu unexpected events; "
-				"MADV_COLLAPSE returned %s)", c.resolve_msg, (unsigned long long)c.odd, errname(err));
-	else if (!data_ok(&f, why, sizeof(why)))
-		ftr_ktap_result(FTR_FAIL, name, "%s (MADV_COLLAPSE returned %s)", why, errname(err));
 	else
-		ftr_ktap_result(FTR_PASS, name, NULL);
+		verdict_rest(name, &c, &f, err);
 out:
 	file_teardown(&f);
 	ftr_uffd_ctx_close(&c);
@@ -236,13 +246,8 @@ static void sub_wp(struct ftr_env *env)
 	else if (stuck)
 		ftr_ktap_result(FTR_FAIL, name, "a store gave neither an event nor completion in %d ms "
 				"(MADV_COLLAPSE returned %s)", c.wait_ms, errname(err));
-	else if (c.resolve_err || c.odd)
-		ftr_ktap_result(FTR_FAIL, name, "resolving the fault: %s (%llu unexpected events; "
-				"MADV_COLLAPSE returned %s)", c.resolve_msg, (unsigned long long)c.odd, errname(err));
-	else if (!data_ok(&f, why, sizeof(why)))
-		ftr_ktap_result(FTR_FAIL, name, "%s (MADV_COLLAPSE returned %s)", why, errname(err));
 	else
-		ftr_ktap_result(FTR_PASS, name, NULL);
+		verdict_rest(name, &c, &f, err);
 out:
 	file_teardown(&f);
 	ftr_uffd_ctx_close(&c);
