@@ -81,7 +81,7 @@ while (($#)); do
 	--dir) dir=$2; shift 2 ;;
 	--inject) inject=$2; shift 2 ;;
 	--duration) duration=$2; shift 2 ;;
-	--fs|--seed|--timeout-mul|--threads|--file-size) shift 2 ;;
+	--fs|--seed|--timeout-mul|--threads|--file-size|--record) shift 2 ;;
 	--quick|--verbose) shift ;;
 	*) echo "$name: bad usage: $1" >&2; exit 2 ;;
 	esac
