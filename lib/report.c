@@ -353,6 +353,8 @@ void ftr_results(struct ftr_engine *e)
 		ftr_ktap_result(FTR_XFAIL, "data", "lost writes under READ_ONLY_THP_FOR_FS rules "
 				"(a failure with --strict)");
 	} else if (e->data_bad) {
+		ftr_kmsg_poll(&e->env->kmsg);
+		ftr_kmsg_dump(&e->env->kmsg, 20);
 		ftr_report_replay(e);
 		ftr_ktap_result(FTR_FAIL, "data", "wrong data (report above)");
 	} else {

@@ -406,6 +406,11 @@ static int splitter_op(struct ftr_role *r)
 			     (unsigned long long)(off / e->psz), (unsigned long long)((off + len) / e->psz),
 			     e->env->caps.is_shmem || e->env->caps.max_folio_order <= 0 ? 0 :
 			     (unsigned)ftr_rng_below(&r->rng, 4) * 2);
+		/* Half the time a non-uniform split around a page inside the folio: the
+		 * in-folio offset that newer kernels take and older ones do not parse. */
+		if (ftr_rng_below(&r->rng, 2))
+			c += snprintf(cmd + c, sizeof(cmd) - c, ",%llu",
+				      (unsigned long long)ftr_rng_below(&r->rng, e->pmd / e->psz));
 		fd = open("/sys/kernel/debug/split_huge_pages", O_WRONLY | O_CLOEXEC);
 		if (fd < 0 || write(fd, cmd, c) != c)
 			ret = errno;
