@@ -94,14 +94,20 @@ void ftr_contract_known(struct ftr_role *r, const char *fmt, ...)
 	va_end(ap);
 }
 
-void ftr_role_log(struct ftr_role *r, enum ftr_op op, uint64_t t0, uint64_t off, uint32_t len,
-		  uint32_t gen, int res)
+void ftr_role_log_arg(struct ftr_role *r, enum ftr_op op, uint64_t t0, uint64_t off, uint32_t len,
+		      uint32_t gen, int res, uint32_t arg)
 {
 	struct ftr_op_entry e = {
 		.t0 = t0, .t1 = ftr_now_ns(), .off = off, .len = len, .gen = gen, .res = res,
-		.epoch = r->epoch, .op = op, .path = r->kind == FTR_R_WRITER ? r->mode : 0,
+		.epoch = r->epoch, .op = op, .path = r->kind == FTR_R_WRITER ? r->mode : 0, .arg = arg,
 	};
 
 	ftr_oplog_add(r->log, &e);
+}
+
+void ftr_role_log(struct ftr_role *r, enum ftr_op op, uint64_t t0, uint64_t off, uint32_t len,
+		  uint32_t gen, int res)
+{
+	ftr_role_log_arg(r, op, t0, off, len, gen, res, 0);
 }
 

@@ -22,11 +22,13 @@
 #include "engine.h"
 #include "knob.h"
 #include "ktap.h"
+#include "replay.h"
 #include "roles.h"
 #include "thp.h"
 
 #define SEG_PAGES	8
 #define LOG_CAP		4096
+#define LOG_CAP_RECORD	(1 << 17)	/* --record: every op of a run, for --replay */
 #define MAX_SHOWN	4
 
 static void sleep_us(unsigned us)
@@ -131,7 +133,8 @@ static int setup_shared(struct ftr_engine *e)
 	size_t off_oracle = off_pmds + e->npmds * sizeof(struct ftr_pmd_state);
 	size_t off_stats = off_oracle + ftr_oracle_mem(e->nblocks);
 	size_t off_logs = off_stats + FTR_MAX_ROLES * sizeof(struct ftr_role_stats);
-	size_t logsz = (ftr_oplog_size(LOG_CAP) + 63) & ~63UL;
+	uint32_t cap = e->env->record ? LOG_CAP_RECORD : LOG_CAP;
+	size_t logsz = (ftr_oplog_size(cap) + 63) & ~63UL;
 	char *p;
 
 	e->shm_len = off_logs + FTR_MAX_ROLES * logsz;
@@ -149,7 +152,7 @@ static int setup_shared(struct ftr_engine *e)
 		r->eng = e;
 		r->st = (struct ftr_role_stats *)(p + off_stats) + i;
 		r->log = (struct ftr_oplog *)(p + off_logs + i * logsz);
-		ftr_oplog_init(r->log, LOG_CAP, i);
+		ftr_oplog_init(r->log, cap, i);
 		ftr_rng_seed(&r->rng, e->seed, i + 1);
 		r->segs = calloc(e->nseg, sizeof(*r->segs));
 		if (!r->segs)
@@ -315,6 +318,15 @@ static int engine_setup(struct ftr_engine *e, const struct ftr_scenario *sc, str
 	snprintf(e->path, sizeof(e->path), "%s/ftr%d", env->dir, getpid());
 	if (ftr_setup_roles(e))
 		return -EINVAL;
+	e->replay = sc->replay;
+	if (e->replay) {
+		char why[200];
+
+		if (!ftr_replay_check(e->replay, e, why, sizeof(why))) {
+			ftr_diag("replay: not the recorded run: %s", why);
+			return -EINVAL;
+		}
+	}
 	ret = setup_shared(e);
 	if (ret)
 		return ret;
@@ -398,10 +410,19 @@ void ftr_engine_run(const struct ftr_scenario *sc, struct ftr_env *env)
 		ftr_fzsync_reset(&e->sh->fz);
 		store32(&e->sh->phase, FTR_PH_RUN);
 		__atomic_add_fetch(&e->sh->epoch, 1, __ATOMIC_ACQ_REL);
-		for (uint64_t t = ftr_now_ns() + (uint64_t)(epoch_s * 1e9); ftr_now_ns() < t;) {
+		/* A replayed epoch ends when its operations are done, or at a generous limit. */
+		for (uint64_t t = ftr_now_ns() + (uint64_t)((e->replay ? 120 * o->timeout_mul : epoch_s) * 1e9);;) {
 			if (load32(&e->sh->fatal) || ftr_kmsg_poll(&env->kmsg) || ops_done(e))
 				break;
-			sleep_us(10000);
+			if (e->replay && ftr_replay_epoch_done(e->replay, load32(&e->sh->epoch)))
+				break;
+			if (ftr_now_ns() >= t) {
+				if (e->replay)
+					ftr_diag("replay: epoch %llu ended by the time limit, operations left",
+						 (unsigned long long)e->epochs + 1);
+				break;
+			}
+			sleep_us(e->replay ? 1000 : 10000);
 		}
 		if (!quiesce(e)) {
 			ftr_ktap_result(FTR_FAIL, "data", "HANG: roles stuck (see above)");
@@ -416,8 +437,11 @@ void ftr_engine_run(const struct ftr_scenario *sc, struct ftr_env *env)
 		/* Here, with every role quiesced, its counters can be read without a race. */
 		if (sc->progress)
 			sc->progress(e);
-	} while (ok && !load32(&e->sh->fatal) && !env->kmsg.nr_splats && ftr_now_ns() < end && !ops_done(e));
+	} while (ok && !load32(&e->sh->fatal) && !env->kmsg.nr_splats && !ops_done(e) &&
+		 (e->replay ? e->epochs < e->replay->epochs : ftr_now_ns() < end));
 	stop_roles(e);
+	if (e->replay)
+		ftr_replay_summary(e->replay, e->epochs);
 	if (env->record)
 		ftr_report_record(e);
 	ftr_results(e);

@@ -32,6 +32,7 @@
 #include "rng.h"
 
 struct ftr_engine;
+struct ftr_replay;
 
 struct ftr_scenario {
 	const char *writers;	/* "write=1,pwrite=1,pwritev2=1,uring=1,uring-fixed=1,mmap=2,direct=1,openw=2" */
@@ -53,6 +54,8 @@ struct ftr_scenario {
 	/* Hooks for tools/thp-race, unset in selftests. */
 	uint64_t max_ops;	/* end once the writers completed this many writes; 0: by time */
 	void (*progress)(const struct ftr_engine *e);	/* after each verified epoch */
+	/* thp-race --replay: the recorded operations to run again (replay.h). */
+	struct ftr_replay *replay;
 };
 
 /* What the test harness hands to a test. */
@@ -195,6 +198,7 @@ struct ftr_engine {
 	int tail_owner;			/* owner index of the tail role, or -1 */
 	enum ftr_split_mode split;
 	bool khugepaged;
+	struct ftr_replay *replay;	/* sc->replay: roles take their ops from it */
 	void *shm;
 	size_t shm_len;
 	/* results */
@@ -254,6 +258,9 @@ void ftr_fatal(struct ftr_role *r, const struct ftr_bad *bad, const char *fmt, .
 	__attribute__((format(printf, 3, 4)));
 void ftr_role_log(struct ftr_role *r, enum ftr_op op, uint64_t t0, uint64_t off, uint32_t len,
 		  uint32_t gen, int res);
+/* The same with the op's replay argument (oplog.h, replay.h). */
+void ftr_role_log_arg(struct ftr_role *r, enum ftr_op op, uint64_t t0, uint64_t off, uint32_t len,
+		      uint32_t gen, int res, uint32_t arg);
 int ftr_errno_slot(int err);
 extern const char *const ftr_errno_slot_names[FTR_ERRNO_SLOTS];
 

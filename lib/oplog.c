@@ -39,7 +39,7 @@ size_t ftr_oplog_size(uint32_t cap)
 
 void ftr_oplog_init(struct ftr_oplog *l, uint32_t cap, uint32_t role)
 {
-	memset(l, 0, ftr_oplog_size(cap));
+	l->head = 0;
 	l->cap = cap;
 	l->role = role;
 }

@@ -36,7 +36,12 @@ struct ftr_op_entry {
 	uint16_t epoch;
 	uint8_t op;
 	uint8_t path;		/* enum ftr_path of writes */
+	/* What replaying the op needs beyond (off, len, path): store width and direction,
+	 * io_uring batch size, split order (replay.h); the rest of the word is padding. */
+	uint32_t arg;
+	uint32_t spare;
 };
+_Static_assert(sizeof(struct ftr_op_entry) % 8 == 0, "ftr_op_entry stays 8-byte aligned");
 
 struct ftr_oplog {
 	uint64_t head;		/* entries ever added */
@@ -46,6 +51,7 @@ struct ftr_oplog {
 };
 
 size_t ftr_oplog_size(uint32_t cap);
+/* l: zeroed memory (a fresh anonymous mapping), so a big log costs nothing untouched. */
 void ftr_oplog_init(struct ftr_oplog *l, uint32_t cap, uint32_t role);
 void ftr_oplog_add(struct ftr_oplog *l, const struct ftr_op_entry *e);
 uint64_t ftr_now_ns(void);	/* since ftr_now_reset() */

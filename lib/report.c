@@ -12,6 +12,7 @@
 
 #include "engine.h"
 #include "ktap.h"
+#include "replay.h"
 #include "thp.h"
 
 #define HITS 12
@@ -199,9 +200,12 @@ void ftr_report_replay(struct ftr_engine *e)
 #undef ARG
 	ftr_diag("replay%s (kernel %s, %s on %s): %s", self ? "" : " with thp-race", e->env->kernel,
 		 e->env->caps.fstype, e->env->dir, cmd);
+	if (e->replay)
+		ftr_diag("this run replayed a record: %s --replay %s", prog, e->replay->file);
 }
 
-/* --record: every role's operation log, merged by time (the last LOG_CAP per role). */
+/* --record: every role's operation log, merged by time (the last LOG_CAP_RECORD per
+ * role), then the machine section --replay reads (replay.c). */
 void ftr_report_record(struct ftr_engine *e)
 {
 	const char *names[FTR_MAX_ROLES];
@@ -215,7 +219,11 @@ void ftr_report_record(struct ftr_engine *e)
 	fprintf(f, "# file-thp-race operation log: %s, seed %llu, kernel %s, fs %s, the last %d "
 		"operations of each role\n", e->env->name, (unsigned long long)e->seed, e->env->kernel,
 		e->env->fs, e->nroles ? (int)e->roles[0].log->cap : 0);
-	if (ftr_oplog_dump(logs, e->nroles, names, f) || fflush(f))
+	int bad = ftr_oplog_dump(logs, e->nroles, names, f);
+
+	if (!bad)
+		ftr_replay_write(e, f);
+	if (bad || ferror(f) || fflush(f))
 		ftr_diag("record: writing %s failed: %s", e->env->opts->record, strerror(errno));
 	else
 		ftr_diag("record: operation log written to %s", e->env->opts->record);

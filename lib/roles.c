@@ -18,6 +18,7 @@
 #include "engine.h"
 #include "knob.h"
 #include "ktap.h"
+#include "replay.h"
 #include "roles.h"
 
 #ifndef MADV_COLLAPSE
@@ -290,9 +291,18 @@ static int collapser_op(struct ftr_role *r)
 	uint64_t s0, st0, w0, t0;
 	struct ftr_pmd_state *s;
 	bool fz = e->sc->fzsync;
+	const struct ftr_replay_op *rop = NULL;
 	uint32_t pmd;
 	int ret;
 
+	/* --replay: the recorded PMD, collapsed whatever its state (the skip below is timing). */
+	if (e->replay) {
+		if (!(rop = ftr_replay_peek(e->replay, r->id, r->epoch, 0)))
+			return ftr_pause_us(r, 1000), 0;
+		pmd = rop->off / e->pmd;
+		s = &e->pmds[pmd];
+		goto collapse;
+	}
 	if (p->perm_pos == e->npmds) {
 		for (uint32_t i = 0; i < e->npmds; i++)
 			p->perm[i] = i;
@@ -316,6 +326,7 @@ static int collapser_op(struct ftr_role *r)
 		ftr_pause_us(r, 100);
 		return 0;
 	}
+collapse:
 	st0 = ftr_seqc_read(&s->store);
 	s0 = ftr_seqc_read(&s->split);
 	w0 = ftr_seqc_read(&s->write);
@@ -347,6 +358,8 @@ static int collapser_op(struct ftr_role *r)
 	if (ret)
 		r->st->last_err = ret;
 	ftr_role_log(r, FTR_OP_COLLAPSE, t0, (uint64_t)pmd * e->pmd, e->pmd, 0, ret);
+	if (rop)
+		ftr_replay_advance(e->replay, r->id, 1);
 	if (ret == EINVAL)
 		ftr_pause_us(r, 1000);	/* not supported here: don't steal the writers' CPU */
 	return 0;
@@ -390,27 +403,47 @@ static int splitter_op(struct ftr_role *r)
 {
 	struct role_priv *p = r->priv;
 	struct ftr_engine *e = r->eng;
-	uint32_t pmd = pick_collapsed_pmd(r), seg, first, n;
-	uint64_t t0 = ftr_now_ns(), off = (uint64_t)pmd * e->pmd, len = e->pmd;
+	const struct ftr_replay_op *rop = NULL;
+	uint32_t pmd, seg, first, n, arg = 0, gen = 0;
+	uint64_t t0, off, len = e->pmd;
 	enum ftr_op op = FTR_OP_SPLIT;
 	char cmd[4200];
 	int ret = 0, fd, c;
 
+	/* --replay: the recorded PMD (or punched page) and split order, no choices drawn. */
+	if (e->replay) {
+		if (!(rop = ftr_replay_peek(e->replay, r->id, r->epoch, 0)))
+			return ftr_pause_us(r, 1000), 0;
+		pmd = rop->off / e->pmd;
+		arg = rop->arg;
+		gen = rop->gen;
+	} else {
+		pmd = pick_collapsed_pmd(r);
+	}
+	t0 = ftr_now_ns();
+	off = (uint64_t)pmd * e->pmd;
 	switch (r->mode) {
 	case FTR_SPLIT_DEBUGFS:
 		ftr_seqc_begin(&e->pmds[pmd].split);
 		/* Page offsets in the file, and a random target order where the page cache
 		 * takes large folios: splitting a shmem folio, or the folio of a filesystem
-		 * without large folios, to a non-zero order is a VM_WARN (6.12). */
+		 * without large folios, to a non-zero order is a VM_WARN (6.12).  Half the
+		 * time a non-uniform split around a page inside the folio: the in-folio
+		 * offset that newer kernels take and older ones do not parse (kept in gen). */
+		if (!rop) {
+			unsigned order = e->env->caps.is_shmem || e->env->caps.max_folio_order <= 0 ? 0 :
+					 (unsigned)ftr_rng_below(&r->rng, 4) * 2;
+			bool has_off = ftr_rng_below(&r->rng, 2);
+
+			if (has_off)
+				gen = ftr_rng_below(&r->rng, e->pmd / e->psz);
+			arg = FTR_ARG_SPLIT(order, has_off);
+		}
 		c = snprintf(cmd, sizeof(cmd), "%s,%#llx,%#llx,%u", e->path,
 			     (unsigned long long)(off / e->psz), (unsigned long long)((off + len) / e->psz),
-			     e->env->caps.is_shmem || e->env->caps.max_folio_order <= 0 ? 0 :
-			     (unsigned)ftr_rng_below(&r->rng, 4) * 2);
-		/* Half the time a non-uniform split around a page inside the folio: the
-		 * in-folio offset that newer kernels take and older ones do not parse. */
-		if (ftr_rng_below(&r->rng, 2))
-			c += snprintf(cmd + c, sizeof(cmd) - c, ",%llu",
-				      (unsigned long long)ftr_rng_below(&r->rng, e->pmd / e->psz));
+			     FTR_ARG_SPLIT_ORDER(arg));
+		if (FTR_ARG_SPLIT_HAS_OFF(arg))
+			c += snprintf(cmd + c, sizeof(cmd) - c, ",%llu", (unsigned long long)gen);
 		fd = open("/sys/kernel/debug/split_huge_pages", O_WRONLY | O_CLOEXEC);
 		if (fd < 0 || write(fd, cmd, c) != c)
 			ret = errno;
@@ -419,7 +452,9 @@ static int splitter_op(struct ftr_role *r)
 		ftr_seqc_end(&e->pmds[pmd].split);
 		break;
 	case FTR_SPLIT_PUNCH:
-		if (!pick_page_in(r, pmd, &first) && !ftr_pick_extent(r, true, UINT32_MAX, &seg, &first, &n))
+		if (rop)
+			first = rop->off / FTR_BLOCK;
+		else if (!pick_page_in(r, pmd, &first) && !ftr_pick_extent(r, true, UINT32_MAX, &seg, &first, &n))
 			return ftr_pause_us(r, 1000), 0;
 		op = FTR_OP_PUNCH;
 		off = (uint64_t)first * FTR_BLOCK;
@@ -445,8 +480,16 @@ static int splitter_op(struct ftr_role *r)
 		ftr_seqc_end(&e->pmds[pmd].split);
 		break;
 	}
-	/* Let collapses happen in between. */
-	return ftr_op_done(r, op, t0, off, len, ret, 1000);
+	/* As ftr_op_done(), with the replay argument; let collapses happen in between. */
+	r->st->ops++;
+	r->st->res[ftr_errno_slot(ret)]++;
+	if (ret)
+		r->st->last_err = ret;
+	ftr_role_log_arg(r, op, t0, off, len, op == FTR_OP_SPLIT ? gen : 0, ret, arg);
+	if (rop)
+		ftr_replay_advance(e->replay, r->id, 1);
+	ftr_pause_us(r, 1000);
+	return 0;
 }
 
 static int khugepaged_op(struct ftr_role *r)

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "engine.h"
+#include "replay.h"
 #include "roles.h"
 
 /* A random extent of whole blocks inside one owned segment, page-aligned if asked. */
@@ -54,7 +55,9 @@ bool ftr_pick_extent(struct ftr_role *r, bool page_aligned, uint32_t avoid_seg,
 	return false;
 }
 
-/* pwritev2() with the buffer cut into up to four iovecs at random byte boundaries. */
+/* pwritev2() with the buffer cut into up to four iovecs at random byte boundaries.
+ * --replay does not replay these boundaries: it takes the extent from the record and
+ * cuts it afresh (the record has no room for them, and they are the least of a race). */
 static ssize_t pwritev_cut(struct ftr_rng *rng, int fd, const char *buf, size_t len, off_t off)
 {
 	struct iovec iov[4];
@@ -100,13 +103,14 @@ int ftr_pwrite_full(int fd, const char *buf, size_t len, off_t off)
 	return write_loop(fd, buf, len, off, HOW_PWRITE, NULL);
 }
 
-/* Stores of one width (8 bytes to 16 KiB), forwards or backwards, 8 bytes at a time so a
- * racing reader never sees a word half-written by us. */
-static void store_mapped(struct ftr_role *r, char *dst, const char *src, size_t len)
+#define STORE_WIDTHS 6
+
+/* Stores of one width (8 bytes to 16 KiB, widths[widx]), forwards or backwards, 8 bytes
+ * at a time so a racing reader never sees a word half-written by us. */
+static void store_mapped(char *dst, const char *src, size_t len, unsigned widx, bool back)
 {
-	static const size_t widths[] = { 8, 16, 64, 512, 4096, 16384 };
-	size_t w = widths[ftr_rng_below(&r->rng, 6)], nchunks;
-	bool back = ftr_rng_below(&r->rng, 2);
+	static const size_t widths[STORE_WIDTHS] = { 8, 16, 64, 512, 4096, 16384 };
+	size_t w = widths[widx % STORE_WIDTHS], nchunks;
 
 	if (w > len)
 		w = len;
@@ -210,16 +214,47 @@ static bool pmd_collapsed(struct ftr_engine *e, uint32_t block)
 	       __atomic_load_n(&s->split.seq, __ATOMIC_ACQUIRE) + 1;
 }
 
+/* --replay: the role's next recorded write, or the whole io_uring batch it began (its
+ * first extent says how many); 0 when the role has none left this epoch. */
+static int replay_pick(struct ftr_role *r, uint32_t *first, uint32_t *n, uint32_t *gen, uint32_t *arg)
+{
+	const struct ftr_replay_op *o = ftr_replay_peek(r->eng->replay, r->id, r->epoch, 0);
+	int cnt = 1;
+
+	if (!o)
+		return 0;
+	*arg = o->arg;
+	if ((r->mode == FTR_P_URING || r->mode == FTR_P_URING_FIXED) && o->arg >= 1 && o->arg <= URING_QD)
+		cnt = o->arg;
+	for (int i = 0; i < cnt; i++) {
+		if (!(o = ftr_replay_peek(r->eng->replay, r->id, r->epoch, i)))
+			return i;
+		first[i] = o->off / FTR_BLOCK;
+		n[i] = o->len / FTR_BLOCK;
+		gen[i] = o->gen;
+	}
+	return cnt;
+}
+
 int ftr_writer_op(struct ftr_role *r)
 {
 	struct role_priv *p = r->priv;
 	struct ftr_engine *e = r->eng;
-	uint32_t seg[URING_QD], first[URING_QD], n[URING_QD];
+	uint32_t seg[URING_QD], first[URING_QD], n[URING_QD], rgen[URING_QD], arg = 0;
 	uint64_t t0, csnap[URING_QD];
 	int cnt = 1, ret = 0;
-	bool aligned = r->mode == FTR_P_DIRECT, paired;
+	bool aligned = r->mode == FTR_P_DIRECT, paired, uring = r->mode == FTR_P_URING ||
+								  r->mode == FTR_P_URING_FIXED;
 
-	if (r->mode == FTR_P_URING || r->mode == FTR_P_URING_FIXED)
+	if (e->replay) {
+		cnt = replay_pick(r, first, n, rgen, &arg);
+		if (!cnt) {
+			ftr_pause_us(r, 1000);	/* done for this epoch: the others may not be */
+			return 0;
+		}
+		goto write;
+	}
+	if (uring)
 		cnt = ftr_rng_range(&r->rng, 1, URING_QD);
 	for (int i = 0; i < cnt; i++)
 		if (!ftr_pick_extent(r, aligned, i ? seg[i - 1] : UINT32_MAX, &seg[i], &first[i], &n[i])) {
@@ -242,6 +277,9 @@ int ftr_writer_op(struct ftr_role *r)
 		ftr_pause_us(r, 1000);
 		return 0;
 	}
+write:
+	if (uring)
+		arg = cnt;
 	for (int i = 0; i < cnt; i++) {
 		size_t off = (size_t)first[i] * FTR_BLOCK;
 
@@ -266,7 +304,14 @@ int ftr_writer_op(struct ftr_role *r)
 		ret = write_openw(e, p->buf, n[0] * FTR_BLOCK, (off_t)first[0] * FTR_BLOCK);
 		break;
 	case FTR_P_MMAP:
-		store_mapped(r, e->map + (size_t)first[0] * FTR_BLOCK, p->buf, n[0] * FTR_BLOCK);
+		/* Width and direction: drawn where store_mapped() drew them, given by a replay. */
+		if (!e->replay) {
+			unsigned widx = ftr_rng_below(&r->rng, STORE_WIDTHS);
+
+			arg = FTR_ARG_MMAP(widx, ftr_rng_below(&r->rng, 2));
+		}
+		store_mapped(e->map + (size_t)first[0] * FTR_BLOCK, p->buf, n[0] * FTR_BLOCK,
+			     FTR_ARG_MMAP_WIDX(arg), FTR_ARG_MMAP_BACK(arg));
 		break;
 	default:
 		ret = write_uring(r, cnt, first, n);
@@ -276,13 +321,17 @@ int ftr_writer_op(struct ftr_role *r)
 		ftr_fzsync_end_b(&e->sh->fz);
 	for (int i = 0; i < cnt; i++) {
 		size_t off = (size_t)first[i] * FTR_BLOCK;
+		uint32_t gen;
 
 		extent_seqc(r, off, (size_t)n[i] * FTR_BLOCK, false);
 		if (ret)
 			continue;
 		ftr_oracle_commit(&e->oracle, first[i], n[i]);
-		ftr_role_log(r, FTR_OP_WRITE, t0, off, n[i] * FTR_BLOCK,
-			     ftr_ver_gen(__atomic_load_n(&e->oracle.done[first[i]], __ATOMIC_ACQUIRE)), 0);
+		gen = ftr_ver_gen(__atomic_load_n(&e->oracle.done[first[i]], __ATOMIC_ACQUIRE));
+		/* io_uring: the batch size on its first extent only */
+		ftr_role_log_arg(r, FTR_OP_WRITE, t0, off, n[i] * FTR_BLOCK, gen, 0, uring && i ? 0 : arg);
+		if (e->replay && gen != rgen[i])
+			ftr_replay_diverged(e->replay, r->id);
 		r->st->ops++;
 		r->st->bytes += (uint64_t)n[i] * FTR_BLOCK;
 		if (!ftr_seqc_same(&e->pmds[off / e->pmd].collapse, csnap[i]))
@@ -290,6 +339,8 @@ int ftr_writer_op(struct ftr_role *r)
 	}
 	if (ret)
 		return ret;
+	if (e->replay)
+		ftr_replay_advance(e->replay, r->id, cnt);
 	ftr_pause_us(r, e->sc->pause_us);
 	return 0;
 }

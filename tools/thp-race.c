@@ -9,11 +9,10 @@
  * terminal it prints progress at most once a second, after an epoch was verified
  * (the roles are quiesced then, so their counters are read without racing them).
  *
- * --replay is refused on purpose: the operation log keeps the last entries of each
- * role, not the random store widths, directions and churn arguments of every
- * operation, nor the epoch boundaries the oracle's ownership depends on, so running
- * "the same operations" from it would be a different run under the same name.  The
- * seed is the reproduction: every role draws from its own seeded stream.
+ * --replay FILE runs a --record again: the same scenario from the record's header, each
+ * writer, the collapser and the splitter doing its recorded operations in its order,
+ * epoch by epoch (lib/replay.h).  Timing is not replayed.  Records with churn roles,
+ * khugepaged or --fzsync, or whose log wrapped, are refused with the reason.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +20,9 @@
 #include <unistd.h>
 
 #include "engine.h"
+#include "replay.h"
 #include "test.h"
+#include "thp.h"
 
 static const char *const collapse_modes[] = { "madvise", "khugepaged", "none", NULL };
 static const char *const split_modes[] = { "auto", "punch", "debugfs", "pageout", "none", NULL };
@@ -32,11 +33,12 @@ static void usage(const char *prog)
 	       "       [--split auto|punch|debugfs|pageout|none] [--ops N] [--pause-us N] [--fzsync] [--ro]\n"
 	       "       [--file-pmds N] [selftest options: --dir DIR --fs LABEL --duration S --seed N\n"
 	       "       --file-size SIZE --record FILE --verbose --strict ...]\n"
+	       "   or: %s --replay FILE [--dir DIR --fs LABEL --record FILE --verbose --strict --timeout-mul N]\n"
 	       "MIX is name=count,... e.g. --writers write=2,uring=1,mmap=2; a name alone counts 1.\n"
 	       "  writers: write pwrite pwritev2 uring uring-fixed mmap direct openw\n"
 	       "  readers: read map map2 bigread splice sendfile copy\n"
 	       "  churn:   ",
-	       prog);
+	       prog, prog);
 	for (unsigned i = 0; i < ftr_churn_nr; i++)
 		printf("%s%s", i ? " " : "", ftr_churn_roles[i]->name);
 	printf("\nDefault: --writers write=1,mmap=1 --readers read=1,map2=1, MADV_COLLAPSE, auto split.\n"
@@ -153,7 +155,14 @@ int main(int argc, char **argv)
 		.scenario = &sc,
 	};
 	const char *prog = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
-	char **pass = calloc(argc + 3, sizeof(*pass)), why[160];
+	/* the replay's own options: the run comes from the record, these would change it */
+	static const char *const fixed[] = { "--writers", "--readers", "--churn", "--collapse", "--split",
+					     "--ops", "--pause-us", "--file-pmds", "--fzsync", "--ro", "--seed",
+					     "--file-size", "--threads", "--duration", "--quick", "--inject", NULL };
+	static struct ftr_replay rp;
+	static char seed_s[32], size_s[32], dur_s[32];
+	char **pass = calloc(argc + 9, sizeof(*pass)), why[160];
+	const char *replay = NULL, *scen_opt = NULL;
 	bool duration = false;
 	int npass = 0;
 
@@ -171,6 +180,10 @@ int main(int argc, char **argv)
 		if (!strncmp(opt, "--", 2) && (eq = strchr(opt, '=')))
 			*eq = '\0';
 #define VAL() (val = eq ? eq + 1 : i + 1 < argc ? argv[++i] : NULL)
+		if (!scen_opt)
+			for (const char *const *f = fixed; *f; f++)
+				if (!strcmp(opt, *f))
+					scen_opt = *f;
 		if (!strcmp(opt, "--writers") || !strcmp(opt, "--readers") || !strcmp(opt, "--churn")) {
 			char kind = opt[2];
 
@@ -205,10 +218,9 @@ int main(int argc, char **argv)
 		} else if (!strcmp(opt, "--ro") && !eq) {
 			sc.ro_mapping = true;
 		} else if (!strcmp(opt, "--replay")) {
-			fprintf(stderr, "%s: --replay is not supported: the operation log does not hold every "
-				"operation's arguments nor the epoch boundaries, so it cannot be replayed exactly; "
-				"rerun with the same --seed and options instead\n", prog);
-			return FTR_EXIT_USAGE;
+			if (!VAL() || !*val)
+				return bad(prog, opt, "", "needs a FILE written by --record"), FTR_EXIT_USAGE;
+			replay = val;
 		} else {
 			if (eq)
 				*eq = '=';
@@ -216,6 +228,39 @@ int main(int argc, char **argv)
 			pass[npass++] = opt;
 		}
 #undef VAL
+	}
+	if (replay) {
+		if (scen_opt) {
+			fprintf(stderr, "%s: --replay '%s': the run comes from the record, %s cannot change it\n",
+				prog, replay, scen_opt);
+			return FTR_EXIT_USAGE;
+		}
+		if (ftr_replay_load(&rp, replay, why, sizeof(why)))
+			return bad(prog, "--replay", replay, why), FTR_EXIT_USAGE;
+		if (rp.pmd != ftr_pmd_size()) {
+			snprintf(why, sizeof(why), "recorded with PMDs of %zu bytes, here %zu", rp.pmd, ftr_pmd_size());
+			return bad(prog, "--replay", replay, why), FTR_EXIT_USAGE;
+		}
+		sc = (struct ftr_scenario){
+			.writers = rp.writers, .readers = rp.readers[0] ? rp.readers : NULL,
+			.collapse = rp.collapse, .split = rp.split, .pause_us = rp.pause_us,
+			.ro_mapping = rp.ro, .replay = &rp,
+		};
+		snprintf(seed_s, sizeof(seed_s), "%llu", (unsigned long long)rp.seed);
+		snprintf(size_s, sizeof(size_s), "%zu", rp.size);
+		pass[npass++] = "--seed";
+		pass[npass++] = seed_s;
+		pass[npass++] = "--file-size";
+		pass[npass++] = size_s;
+		if (rp.duration > 0) {
+			snprintf(dur_s, sizeof(dur_s), "%g", rp.duration);
+			pass[npass++] = "--duration";
+			pass[npass++] = dur_s;
+		}
+		if (strcmp(rp.inject, "none")) {
+			pass[npass++] = "--inject";
+			pass[npass++] = rp.inject;
+		}
 	}
 	if (!sc.writers && !(sc.churn && strstr(sc.churn, "punch"))) {
 		fprintf(stderr, "%s: --writers must name at least one writer\n", prog);
