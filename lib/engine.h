@@ -206,6 +206,7 @@ struct ftr_engine {
 	uint64_t thp_checked, thp_pmd_mapped_checked;
 	bool data_bad, thp_bad;
 	unsigned bad_classes;		/* 1 << enum ftr_class of every bad block reported */
+	unsigned bad_paths;		/* 1 << the path that last wrote each of them */
 	char thp_msg[256];
 };
 

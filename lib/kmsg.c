@@ -110,6 +110,16 @@ bool ftr_kmsg_taint_changed(struct ftr_kmsg *k, unsigned long *now)
 	return *now != k->taint0;
 }
 
+bool ftr_kmsg_seen(const struct ftr_kmsg *k, const char *needle)
+{
+	int first = k->nr_lines > FTR_KMSG_KEEP ? k->nr_lines - FTR_KMSG_KEEP : 0;
+
+	for (int i = first; i < k->nr_lines; i++)
+		if (strstr(k->lines[i % FTR_KMSG_KEEP], needle))
+			return true;
+	return false;
+}
+
 void ftr_kmsg_dump(const struct ftr_kmsg *k, int max)
 {
 	int first = k->nr_lines > max ? k->nr_lines - max : 0;
