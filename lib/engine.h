@@ -43,9 +43,9 @@ struct ftr_scenario {
 	bool ro_mapping;	/* the test process holds only read-only fds and mappings */
 	unsigned file_pmds;	/* file size in PMDs, default 4 */
 	unsigned pause_us;	/* a writer pauses up to this long after each write (duty cycle) */
-	/* Contract: MADV_COLLAPSE writes dirty ranges back and retries, so where this
-	 * filesystem collapses it never answers EINVAL (checked unless a punch or pageout
-	 * splitter truncates folios under it, which is EINVAL by design). */
+	/* Contract: MADV_COLLAPSE writes dirty ranges back and retries (EAGAIN, never
+	 * EINVAL, for dirty folios).  The errno cannot say why a call failed, so EINVAL
+	 * answers are reported next to the collapse_file outcomes, not judged alone. */
 	bool no_einval;
 	/* Window targeting instead of free running: the collapser and the first writer
 	 * meet before every operation and one of them is delayed so that the write
