@@ -240,21 +240,23 @@ int ftr_setup_roles(struct ftr_engine *e)
 	for (i = 0; i < e->nroles; i++)
 		e->owner_role[e->nowners++] = i;
 
+	static const char *const split_modes[] = {
+		[FTR_SPLIT_NONE] = "none", [FTR_SPLIT_DEBUGFS] = "debugfs",
+		[FTR_SPLIT_PUNCH] = "punch", [FTR_SPLIT_PAGEOUT] = "pageout",
+	};
+
+	e->split = FTR_SPLIT_NONE;
 	if (!strcmp(split, "auto"))
 		e->split = e->env->caps.debugfs_split.ok ? FTR_SPLIT_DEBUGFS :
 			   e->env->caps.punch.ok && !sc->ro_mapping ? FTR_SPLIT_PUNCH : FTR_SPLIT_PAGEOUT;
-	else if (!strcmp(split, "punch"))
-		e->split = FTR_SPLIT_PUNCH;
-	else if (!strcmp(split, "debugfs"))
-		e->split = FTR_SPLIT_DEBUGFS;
-	else if (!strcmp(split, "pageout"))
-		e->split = FTR_SPLIT_PAGEOUT;
-	else
-		e->split = FTR_SPLIT_NONE;
+	for (i = 0; i < (int)(sizeof(split_modes) / sizeof(split_modes[0])); i++)
+		if (!strcmp(split, split_modes[i]))
+			e->split = i;
 	if (e->split != FTR_SPLIT_NONE) {
-		static const char *const names[] = { "", "debugfs-splitter", "punch-splitter", "pageout-splitter" };
+		char name[32];
 
-		add_role(e, FTR_R_SPLITTER, e->split, names[e->split]);
+		snprintf(name, sizeof(name), "%s-splitter", split_modes[e->split]);
+		add_role(e, FTR_R_SPLITTER, e->split, name);
 		/* The punch splitter owns its pages like a writer: it rewrites what it punched. */
 		if (e->split == FTR_SPLIT_PUNCH)
 			e->owner_role[e->nowners++] = e->nroles - 1;
