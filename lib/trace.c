@@ -30,10 +30,16 @@ static char inst_name[32];		/* ftr-<pid> */
 static char match_glob[64];
 static pid_t owner;
 static volatile sig_atomic_t live, mounted;
+static bool mono;			/* trace_clock is CLOCK_MONOTONIC */
 
 bool ftr_trace_active(void)
 {
 	return live;
+}
+
+bool ftr_trace_mono(void)
+{
+	return live && mono;
 }
 
 static int inst_write(const char *rel, const char *val)
@@ -174,6 +180,8 @@ int ftr_trace_start(const char *match, char *why, size_t len)
 		snprintf(why, len, "setting up instances/%s: %s", inst_name, strerror(-ret));
 		goto fail;
 	}
+	/* Timestamps the collapser's clock_gettime() can be matched with. */
+	mono = !inst_write("trace_clock", "mono");
 	return 0;
 fail:
 	ftr_trace_cleanup();
@@ -216,55 +224,98 @@ static int hist_cmp(const void *a, const void *b)
 
 /*
  * One line of the trace file, e.g.
- *   madvise-1234 [001] ..... 12.3: mm_khugepaged_collapse_file: mm=..., filename=ftr1234, nr=512, result=succeeded
- * The filter already selected the file; the check here keeps a kernel whose filter
- * ignored us honest.
+ *   madvise-1234 [001] ..... 12.345678: mm_khugepaged_collapse_file: mm=..., index=512, ..., filename=ftr1234, nr=512, result=succeeded
+ * Task names may hold anything, so the line is taken apart from the event name
+ * outwards: the timestamp ends right before it, the tid before the "[cpu]".
  */
+bool ftr_trace_parse(const char *line, struct ftr_trace_ev *ev)
+{
+	const char *name = strstr(line, ": mm_khugepaged_"), *p, *fn, *res, *idx, *nr;
+	unsigned long sec, usec;
+
+	if (!name)
+		return false;
+	p = name + 16;
+	if (!strncmp(p, "collapse_file: ", 15))
+		ev->ev = 'c';
+	else if (!strncmp(p, "scan_file: ", 11))
+		ev->ev = 's';
+	else
+		return false;
+	fn = strstr(name, "filename=");
+	res = strstr(name, "result=");
+	if (!fn || !res)
+		return false;
+	snprintf(ev->file, sizeof(ev->file), "%.*s", (int)strcspn(fn + 9, ","), fn + 9);
+	snprintf(ev->result, sizeof(ev->result), "%.*s", (int)strcspn(res + 7, ",\n "), res + 7);
+	idx = strstr(name, " index=");
+	ev->index = idx ? strtol(idx + 7, NULL, 10) : -1;
+	nr = strstr(name, " nr=");
+	ev->nr = nr ? strtol(nr + 4, NULL, 10) : 0;
+	for (p = name; p > line && p[-1] != ' '; p--)
+		;
+	if (sscanf(p, "%lu.%lu:", &sec, &usec) != 2)
+		return false;
+	ev->us = (uint64_t)sec * 1000000 + usec;
+	for (; p > line && *p != ']'; p--)
+		;
+	for (; p > line && *p != '['; p--)
+		;
+	for (; p > line && p[-1] == ' '; p--)
+		;
+	while (p > line && p[-1] >= '0' && p[-1] <= '9')
+		p--;
+	if (p == line || p[-1] != '-')
+		return false;
+	ev->tid = atoi(p);
+	return true;
+}
+
+FILE *ftr_trace_open(char *why, size_t len)
+{
+	char path[64];
+	FILE *f;
+	int fd;
+
+	if (!live) {
+		snprintf(why, len, "no trace of this run");
+		return NULL;
+	}
+	inst_write("tracing_on", "0");
+	snprintf(path, sizeof(path), "%s/trace", inst_name);
+	fd = openat(inst_dir, path, O_RDONLY | O_CLOEXEC);
+	f = fd >= 0 ? fdopen(fd, "r") : NULL;
+	if (!f) {
+		snprintf(why, len, "cannot read instances/%s/trace: %s", inst_name, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+	}
+	return f;
+}
+
+/* The filter already selected the file; the check here keeps a kernel whose filter
+ * ignored us honest. */
 static void parse_line(struct hist *h, const char *line)
 {
-	const char *fn, *res;
-	char ev, name[64];
-	size_t n;
+	struct ftr_trace_ev ev;
 
-	if (strstr(line, " mm_khugepaged_collapse_file: "))
-		ev = 'c';
-	else if (strstr(line, " mm_khugepaged_scan_file: "))
-		ev = 's';
-	else
-		return;
-	fn = strstr(line, "filename=");
-	res = strstr(line, "result=");
-	if (!fn || !res)
-		return;
-	fn += 9;
-	n = strcspn(fn, ",");
-	snprintf(name, sizeof(name), "%.*s", (int)n, fn);
-	if (fnmatch(match_glob, name, 0))
-		return;
-	res += 7;
-	hist_add(h, ev, res, strcspn(res, ",\n "));
+	if (ftr_trace_parse(line, &ev) && !fnmatch(match_glob, ev.file, 0))
+		hist_add(h, ev.ev, ev.result, strlen(ev.result));
 }
 
 void ftr_trace_report(void)
 {
 	static struct hist h;
 	unsigned long in_buf = 0, written = 0, lost, ev_n[2] = { 0 }, ok = 0;
-	char path[64], line[1024], table[2048];
+	char line[1024], table[2048];
 	size_t o = 0;
 	FILE *f;
-	int fd;
 
 	if (!live)
 		return;
-	inst_write("tracing_on", "0");
-	snprintf(path, sizeof(path), "%s/trace", inst_name);
-	fd = openat(inst_dir, path, O_RDONLY | O_CLOEXEC);
-	f = fd >= 0 ? fdopen(fd, "r") : NULL;
-	if (!f) {
-		ftr_diag("coverage: cannot read instances/%s/trace: %s", inst_name, strerror(errno));
+	if (!(f = ftr_trace_open(line, sizeof(line)))) {
+		ftr_diag("coverage: %s", line);
 		ftr_diag("coverage-table: unavailable");
-		if (fd >= 0)
-			close(fd);
 		ftr_trace_cleanup();
 		return;
 	}

@@ -30,12 +30,18 @@
  * being "collapse.<result>" or "scan.<result>" with the kernel's result names, plus
  * "lost=N" (events the ring buffer overwrote; nonzero means the counts are low).  A
  * runner aggregates it into an outcome x test table (tools/coverage-table.awk).
+ *
+ * The instance's trace_clock is "mono" where the kernel allows it, so an event's
+ * timestamp is CLOCK_MONOTONIC and can be matched with the clock_gettime() around
+ * the call that caused it (outcome.h).
  */
 #ifndef FTR_TRACE_H
 #define FTR_TRACE_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 
 /*
  * Starts tracing collapses of files whose name matches match (a tracefs filter glob,
@@ -45,6 +51,25 @@
 int ftr_trace_start(const char *match, char *why, size_t len);
 /* Whether a started trace is collecting. */
 bool ftr_trace_active(void);
+/* Whether event timestamps are CLOCK_MONOTONIC. */
+bool ftr_trace_mono(void);
+
+/* One collapse_file or scan_file event of the trace file. */
+struct ftr_trace_ev {
+	char ev;		/* 'c' mm_khugepaged_collapse_file, 's' mm_khugepaged_scan_file */
+	int tid;		/* the task that emitted it */
+	uint64_t us;		/* timestamp in microseconds, the resolution tracefs prints */
+	long index;		/* collapse_file: the page index it stopped at, else -1 */
+	long nr;		/* collapse_file: pages in the range it collapsed into one folio */
+	char file[64];		/* d_iname */
+	char result[40];	/* the kernel's name of the outcome */
+};
+
+/* Parses one line of a tracefs "trace" file; false for anything else. */
+bool ftr_trace_parse(const char *line, struct ftr_trace_ev *ev);
+/* Stops tracing and opens the buffer for reading (it is not consumed, so it can be
+ * read again).  NULL with why filled. */
+FILE *ftr_trace_open(char *why, size_t len);
 /* Stops tracing, prints the coverage lines and removes the instance. */
 void ftr_trace_report(void);
 /* Removes the instance and our tracefs mount, if any.  Async-signal-safe; only the
