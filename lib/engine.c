@@ -95,6 +95,7 @@ static void *role_main(void *arg)
 	struct ftr_shared *sh = r->eng->sh;
 	uint32_t seen = 0;
 
+	__atomic_store_n(&r->st->tid, gettid(), __ATOMIC_RELAXED);
 	for (;;) {
 		while (load32(&sh->epoch) == seen)
 			sleep_us(100);

@@ -43,10 +43,6 @@ struct ftr_scenario {
 	bool ro_mapping;	/* the test process holds only read-only fds and mappings */
 	unsigned file_pmds;	/* file size in PMDs, default 4 */
 	unsigned pause_us;	/* a writer pauses up to this long after each write (duty cycle) */
-	/* Contract: MADV_COLLAPSE writes dirty ranges back and retries (EAGAIN, never
-	 * EINVAL, for dirty folios).  The errno cannot say why a call failed, so EINVAL
-	 * answers are reported next to the collapse_file outcomes, not judged alone. */
-	bool no_einval;
 	/* Window targeting instead of free running: the collapser and the first writer
 	 * meet before every operation and one of them is delayed so that the write
 	 * slides across the collapse (fzsync.h); the writer names the PMD. */
@@ -89,6 +85,8 @@ struct ftr_role_stats {
 	uint64_t busy_ns;
 	int32_t last_err;
 	int32_t in_op;		/* 1 while inside an operation (watchdog) */
+	int32_t tid;		/* the thread that runs the role: its trace events carry it */
+	int32_t spare;
 };
 
 /*

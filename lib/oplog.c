@@ -27,6 +27,11 @@ void ftr_now_reset(void)
 	__atomic_store_n(&now_base, mono_ns(), __ATOMIC_RELAXED);
 }
 
+uint64_t ftr_now_base(void)
+{
+	return __atomic_load_n(&now_base, __ATOMIC_RELAXED);
+}
+
 uint64_t ftr_now_ns(void)
 {
 	return mono_ns() - __atomic_load_n(&now_base, __ATOMIC_RELAXED);
@@ -57,7 +62,7 @@ static int hit_cmp(const void *a, const void *b)
 	return x->e.t1 < y->e.t1 ? -1 : x->e.t1 > y->e.t1;
 }
 
-static uint64_t log_first(const struct ftr_oplog *l, uint64_t head)
+uint64_t ftr_oplog_first(const struct ftr_oplog *l, uint64_t head)
 {
 	return head > l->cap ? head - l->cap : 0;
 }
@@ -75,7 +80,7 @@ int ftr_oplog_find(struct ftr_oplog *const *logs, int nlogs, uint64_t off, uint6
 		uint64_t head = __atomic_load_n(&l->head, __ATOMIC_ACQUIRE);
 
 		/* Newest first, so each log contributes its most recent overlaps. */
-		for (uint64_t i = head, per = 0; i > log_first(l, head) && per < (uint64_t)max; i--) {
+		for (uint64_t i = head, per = 0; i > ftr_oplog_first(l, head) && per < (uint64_t)max; i--) {
 			const struct ftr_op_entry *e = &l->e[(i - 1) % l->cap];
 
 			if (!(op_mask & (1u << e->op)) || e->off >= off + len || e->off + e->len <= off)
@@ -119,7 +124,7 @@ int ftr_oplog_dump(struct ftr_oplog *const *logs, int nlogs, const char *const *
 	for (int r = 0; r < nlogs; r++) {
 		uint64_t head = __atomic_load_n(&logs[r]->head, __ATOMIC_ACQUIRE);
 
-		total += head - log_first(logs[r], head);
+		total += head - ftr_oplog_first(logs[r], head);
 	}
 	all = calloc(total + 1, sizeof(*all));
 	if (!all)
@@ -128,7 +133,7 @@ int ftr_oplog_dump(struct ftr_oplog *const *logs, int nlogs, const char *const *
 		const struct ftr_oplog *l = logs[r];
 		uint64_t head = __atomic_load_n(&l->head, __ATOMIC_ACQUIRE);
 
-		for (uint64_t i = log_first(l, head); i < head; i++)
+		for (uint64_t i = ftr_oplog_first(l, head); i < head; i++)
 			all[n++] = (struct ftr_op_hit){ .role = l->role, .e = l->e[i % l->cap] };
 	}
 	qsort(all, n, sizeof(*all), hit_cmp);

@@ -55,7 +55,11 @@ size_t ftr_oplog_size(uint32_t cap);
 void ftr_oplog_init(struct ftr_oplog *l, uint32_t cap, uint32_t role);
 void ftr_oplog_add(struct ftr_oplog *l, const struct ftr_op_entry *e);
 uint64_t ftr_now_ns(void);	/* since ftr_now_reset() */
+uint64_t ftr_now_base(void);	/* CLOCK_MONOTONIC ns at ftr_now_reset() */
 void ftr_now_reset(void);
+
+/* The oldest entry a log still holds: entries [first, head) are l->e[i % l->cap]. */
+uint64_t ftr_oplog_first(const struct ftr_oplog *l, uint64_t head);
 
 struct ftr_op_hit {
 	uint32_t role;

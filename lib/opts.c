@@ -18,13 +18,14 @@ const char *const ftr_inject_names[FTR_INJECT_NR] = {
 	[FTR_INJECT_STALE] = "stale", [FTR_INJECT_MISPLACE] = "misplace",
 	[FTR_INJECT_ZERO] = "zero", [FTR_INJECT_FLIP] = "flip", [FTR_INJECT_THP] = "thp",
 	[FTR_INJECT_KMSG] = "kmsg", [FTR_INJECT_HANG] = "hang", [FTR_INJECT_STUCK] = "stuck",
+	[FTR_INJECT_ERRNO] = "errno",
 };
 
 void ftr_opts_usage(const char *prog)
 {
 	printf("usage: %s [--dir DIR] [--fs LABEL] [--duration S] [--seed N] [--threads N]\n"
 	       "       [--file-size SIZE] [--quick] [--timeout-mul N] [--verbose] [--record FILE] [--strict]\n"
-	       "       [--inject lost-write|stale|misplace|zero|flip|thp|kmsg|hang|stuck] [--describe]\n"
+	       "       [--inject lost-write|stale|misplace|zero|flip|thp|kmsg|hang|stuck|errno] [--describe]\n"
 	       "Without --dir the test mounts a private tmpfs. Exit: 0 pass, 1 fail, 4 skip, 2 usage.\n",
 	       prog);
 }

@@ -23,6 +23,7 @@ enum ftr_inject {
 	FTR_INJECT_KMSG,	/* a splat line is written to the kernel log */
 	FTR_INJECT_HANG,	/* changes a knob and hangs: the runner's timeout must fire */
 	FTR_INJECT_STUCK,	/* a role stops responding: the engine's watchdog must fire */
+	FTR_INJECT_ERRNO,	/* MADV_COLLAPSE's EAGAIN is taken for EINVAL: the errno contract fires */
 	FTR_INJECT_NR,
 };
 

@@ -343,6 +343,8 @@ collapse:
 	ftr_seqc_begin(&s->collapse);
 	t0 = ftr_now_ns();
 	ret = madvise(e->map + (size_t)pmd * e->pmd, e->pmd, MADV_COLLAPSE) ? errno : 0;
+	if (ret == EAGAIN && e->env->opts->inject == FTR_INJECT_ERRNO)
+		ret = EINVAL;
 	if (fz)
 		ftr_fzsync_end_a(&e->sh->fz);
 	r->st->busy_ns += ftr_now_ns() - t0;

@@ -3,8 +3,8 @@
  * Collapse while writeback cycles folios dirty -> writeback -> clean: fsync,
  * fdatasync, msync (sync and async) and sync_file_range race the collapser's
  * dirty/writeback checks, on both sides of the unmap.  MADV_COLLAPSE writes a dirty
- * range back and retries instead of failing it as ineligible: where the filesystem
- * collapses, EINVAL is a broken contract.
+ * range back and retries instead of failing it as ineligible: a call whose trace ends
+ * on page_dirty_or_writeback must answer EAGAIN (the engine's errno contract, outcome.h).
  */
 #include "test.h"
 
@@ -13,7 +13,6 @@ static const struct ftr_scenario scenario = {
 	.churn = "fsync=1,fdatasync=1,msync=1,msync-async=1,sync-range=1",
 	.readers = "read=1",
 	.pause_us = 300,
-	.no_einval = true,
 };
 
 FTR_TEST(

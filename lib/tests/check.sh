@@ -5,8 +5,8 @@
 #
 # A test that cannot fail is a defect, so besides the unit tests this makes every
 # detector fire on purpose: each kind of data damage must be classified as its class,
-# the THP contract check, the kernel-log watch and the engine's hang watchdog must
-# fail a run, and the runner's timeout and cleanup are proven by runner_checks.sh.
+# the THP contract check, the errno contract check, the kernel-log watch and the
+# engine's hang watchdog must fail a run, and the runner's timeout and cleanup are proven by runner_checks.sh.
 # Then a ThreadSanitizer build of the engine must race cleanly, and the --quick
 # profile runs every selftest on every scratch filesystem.
 #
@@ -32,16 +32,28 @@ diag() { sed 's/^/# /'; }
 section() { echo "# ---- $* ----"; }
 
 # run_expect DESC RC PATTERN CMD...: CMD must exit with RC and print PATTERN (grep -E).
+# Its output stays in LAST_OUT for expect_more.
+LAST_OUT=
 run_expect() {
-	local desc=$1 want_rc=$2 pat=$3 out rc
+	local desc=$1 want_rc=$2 pat=$3 rc
 	shift 3
-	out=$(timeout 120 "$@" 2>&1)
+	LAST_OUT=$(timeout 120 "$@" 2>&1)
 	rc=$?
-	if [[ $rc == "$want_rc" ]] && grep -Eq -- "$pat" <<<"$out"; then
+	if [[ $rc == "$want_rc" ]] && grep -Eq -- "$pat" <<<"$LAST_OUT"; then
 		ok "$desc"
 	else
-		echo "$out" | tail -n 40 | diag
+		echo "$LAST_OUT" | tail -n 40 | diag
 		nok "$desc (exit $rc, wanted $want_rc and /$pat/)"
+	fi
+}
+
+# expect_more DESC PATTERN: the last run_expect's output also printed PATTERN.
+expect_more() {
+	if grep -Eq -- "$2" <<<"$LAST_OUT"; then
+		ok "$1"
+	else
+		echo "$LAST_OUT" | tail -n 40 | diag
+		nok "$1 (no /$2/)"
 	fi
 }
 
@@ -70,6 +82,8 @@ run_expect "the failure report names the block, its operations and a replay line
 	"$ST/collapse_write" --duration 1 --seed 7 --inject lost-write
 run_expect "a clean run passes the same scenario" 0 '^ok 1 data' \
 	"$ST/collapse_write" --duration 1 --seed 7
+expect_more "... and matches its MADV_COLLAPSE calls with their trace events" \
+	'^# errno by outcome: [0-9]+ calls, [1-9][0-9]* of [0-9]+ events attributed'
 
 section "the other detectors fire"
 run_expect "--inject thp: the THP contract check fails the collapse subtest" 1 \
@@ -81,6 +95,12 @@ run_expect "--inject kmsg: a kernel-log splat fails the kernel subtest, naming t
 run_expect "--inject stuck: the engine's watchdog reports a hung role" 1 \
 	'HANG: 1 of [0-9]+ roles did not finish' \
 	"$ST/collapse_write" --duration 2 --inject stuck
+run_expect "--inject errno: an EAGAIN outcome answered EINVAL fails the collapse subtest" 1 \
+	"not ok 2 collapse # MADV_COLLAPSE's errno contradicts its trace outcome" \
+	"$ST/collapse_write" --duration 2 --inject errno
+expect_more "the errno report names the call, the outcome and its trace lines" \
+	'^# ERRNO CONTRACT BROKEN: MADV_COLLAPSE of PMD [0-9]+ .*returned EINVAL, expected EAGAIN: it ended on [a-z_]+'
+expect_more "... and the trace lines of that call" '^#   trace: .* mm_khugepaged_(collapse|scan)_file: .*result='
 run_expect "bad input is one line and exit status 2" 2 "--duration '0': must be a positive" \
 	"$ST/collapse_write" --duration 0
 

@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ktap.h"
+#include "outcome.h"
+#include "trace.h"
+
+#define NS_PER_US 1000
+#define FTR_DIRTY_RESULT "page_dirty_or_writeback"
+
+static uint64_t us(uint64_t ns)
+{
+	return ns / NS_PER_US;
+}
+
+/* tracefs prints timestamps truncated to microseconds, so an event at e ns inside
+ * [t0, t1] prints inside [t0/1000, t1/1000].  collapse_file names the index its
+ * walk over the range stopped at: the range's end on success. */
+static bool in_window(const struct ftr_call *c, const struct ftr_trace_ev *ev)
+{
+	return us(c->t0) <= ev->us && ev->us <= us(c->t1) &&
+	       (ev->ev != 'c' || (ev->index >= c->index && ev->index <= c->index + ev->nr));
+}
+
+/* The one call ev belongs to, or NULL (counted as ambiguous or outside). */
+static struct ftr_call *owner(struct ftr_call *calls, size_t n, const struct ftr_trace_ev *ev,
+			      struct ftr_outcome_stats *st)
+{
+	size_t lo = 0, hi = n;
+	struct ftr_call *c = NULL;
+
+	/* The last call that started no later than the event. */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (us(calls[mid].t0) <= ev->us)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* Calls of one thread do not overlap, so only the one before can share a
+	 * microsecond with it. */
+	for (size_t i = lo; i > 0 && lo - i < 2; i--) {
+		if (!in_window(&calls[i - 1], ev))
+			continue;
+		if (c) {
+			st->ambiguous++;
+			return NULL;
+		}
+		c = &calls[i - 1];
+	}
+	if (!c)
+		st->outside++;
+	return c;
+}
+
+void ftr_outcome_attribute(FILE *f, int tid, struct ftr_call *calls, size_t n,
+			   struct ftr_outcome_stats *st)
+{
+	struct ftr_trace_ev ev;
+	char line[1024];
+
+	while (fgets(line, sizeof(line), f)) {
+		struct ftr_call *c;
+
+		if (!ftr_trace_parse(line, &ev) || ev.tid != tid)
+			continue;
+		st->events++;
+		if (!(c = owner(calls, n, &ev, st)))
+			continue;
+		st->attributed++;
+		if (ev.ev == 'c') {
+			c->attempts += c->attempts < UINT8_MAX;
+			c->dirty += c->dirty < UINT8_MAX && !strcmp(ev.result, FTR_DIRTY_RESULT);
+		}
+		snprintf(c->outcome, sizeof(c->outcome), "%s", ev.result);
+	}
+}
+
+/* Outcomes that go away on their own, by the kernel's result names. */
+static const struct { const char *outcome, *why; } transient[] = {
+	{ FTR_DIRTY_RESULT, "MADV_COLLAPSE writes dirty and writeback folios back and retries; "
+			    "a writer that dirtied them again is transient" },
+	{ "not_suitable_page_count", "someone else held a reference to a folio" },
+	{ "page_locked", "someone else held a folio lock" },
+	{ "page_not_in_lru", "a folio was off the LRU" },
+	{ "could_not_delete_page_from_lru", "a folio could not be isolated from the LRU" },
+	{ "page_filled", "a hole was filled while the collapse ran" },
+};
+
+const char *ftr_outcome_broken(const struct ftr_call *c)
+{
+	for (size_t i = 0; i < sizeof(transient) / sizeof(transient[0]); i++)
+		if (!strcmp(c->outcome, transient[i].outcome))
+			return c->err == EAGAIN ? NULL : transient[i].why;
+	return NULL;
+}
+
+static int row_cmp(const void *a, const void *b)
+{
+	const unsigned long *x = a, *y = b;
+
+	return *x < *y ? 1 : *x > *y ? -1 : 0;
+}
+
+static const char *err_name(int err)
+{
+	return err ? strerrorname_np(err) ?: "?" : "ok";
+}
+
+void ftr_outcome_table(const struct ftr_call *calls, size_t n, const struct ftr_outcome_stats *st)
+{
+	struct { unsigned long n; const char *outcome; int err; } row[32];
+	unsigned long retried = 0, dirty = 0;
+	char buf[1024];
+	size_t nr = 0, o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *oc = calls[i].outcome[0] ? calls[i].outcome : "-";
+		size_t r;
+
+		retried += calls[i].attempts > 1;
+		dirty += calls[i].dirty > 0;
+		for (r = 0; r < nr; r++)
+			if (row[r].err == calls[i].err && !strcmp(row[r].outcome, oc))
+				break;
+		if (r == nr) {
+			if (nr == sizeof(row) / sizeof(row[0]))
+				continue;
+			row[nr++] = (typeof(row[0])){ 0, oc, calls[i].err };
+		}
+		row[r].n++;
+	}
+	qsort(row, nr, sizeof(row[0]), row_cmp);	/* most frequent first */
+	buf[0] = '\0';
+	for (size_t r = 0; r < nr && o < sizeof(buf); r++)
+		o += snprintf(buf + o, sizeof(buf) - o, " %s=%s:%lu", row[r].outcome, err_name(row[r].err),
+			      row[r].n);
+	ftr_diag("errno by outcome:%s", nr ? buf : " no calls logged");
+	ftr_diag("errno by outcome: %zu calls, %lu of %lu events attributed (%lu ambiguous, %lu outside "
+		 "the log); %lu calls met dirty folios, %lu wrote back and retried",
+		 n, st->attributed, st->events, st->ambiguous, st->outside, dirty, retried);
+}
+
+void ftr_outcome_lines(FILE *f, int tid, const struct ftr_call *c, int max)
+{
+	struct ftr_trace_ev ev;
+	char line[1024];
+
+	while (max > 0 && fgets(line, sizeof(line), f)) {
+		if (!ftr_trace_parse(line, &ev) || ev.tid != tid || !in_window(c, &ev))
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		ftr_diag("  trace: %s", line + strspn(line, " "));
+		max--;
+	}
+}

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * outcome: what the kernel did inside each MADV_COLLAPSE call, and whether the errno
+ * it returned says the same.
+ *
+ * MADV_COLLAPSE folds every reason a collapse failed into a handful of errnos, so an
+ * EINVAL alone cannot say whether collapse_file() found the range dirty, truncated or
+ * holding buffer heads.  The collapse_file and scan_file tracepoints name the reason
+ * of every attempt.  The collapser brackets each call with CLOCK_MONOTONIC stamps, the
+ * test's trace instance stamps events with the same clock (trace.h), and an event
+ * belongs to a call when the collapser's thread emitted it inside the call's window
+ * (and, for collapse_file, on the call's range).  An event that falls inside the
+ * windows of two calls (tracefs prints microseconds) is dropped, never guessed.
+ *
+ * The last attributed event is the outcome the errno was made from: scan_file
+ * repeats collapse_file's result, and is the only event when the scan failed first.
+ *
+ * The contract checked: a call that ended on a transient outcome returns EAGAIN, so
+ * that its caller retries instead of giving the range up.  Transient are a folio
+ * that someone else referenced, locked or took off the LRU, a hole filled meanwhile
+ * (madvise_collapse_errno() since 6.3), and dirty or writeback folios
+ * (page_dirty_or_writeback): MADV_COLLAPSE writes the range back and retries, so a
+ * writer that dirtied it again meanwhile does not make it ineligible.  A kernel
+ * without a result name never reports that outcome, so is not judged on it (older
+ * kernels fold dirty folios into "failed", and EINVAL).
+ */
+#ifndef FTR_OUTCOME_H
+#define FTR_OUTCOME_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct ftr_call {
+	uint64_t t0, t1;	/* CLOCK_MONOTONIC ns around the call */
+	long index;		/* first page index of the PMD it collapsed */
+	int err;		/* its errno, 0 on success */
+	/* attributed from the trace: */
+	uint8_t attempts;	/* collapse_file events; two: it wrote back and retried */
+	uint8_t dirty;		/* of them, page_dirty_or_writeback */
+	char outcome[40];	/* the last event's result; "" when none was attributed */
+};
+
+struct ftr_outcome_stats {
+	unsigned long events;		/* collapse_file/scan_file events of the thread */
+	unsigned long attributed;
+	unsigned long ambiguous;	/* inside two calls' windows: dropped */
+	unsigned long outside;		/* in no logged call: older than the log, or a mismatch */
+};
+
+/* Attributes the events of thread tid in trace f to calls, sorted by t0. */
+void ftr_outcome_attribute(FILE *f, int tid, struct ftr_call *calls, size_t n,
+			   struct ftr_outcome_stats *st);
+/* Why call c should have returned EAGAIN when it did not, or NULL. */
+const char *ftr_outcome_broken(const struct ftr_call *c);
+/* Prints the errno-by-outcome table and the attribution counts as diagnostics:
+ *   # errno by outcome: succeeded=ok:40 page_dirty_or_writeback=EAGAIN:12 -=EINVAL:1
+ * ("-": no event attributed).  */
+void ftr_outcome_table(const struct ftr_call *calls, size_t n, const struct ftr_outcome_stats *st);
+/* Prints up to max trace lines of thread tid inside c's window, for a failure report. */
+void ftr_outcome_lines(FILE *f, int tid, const struct ftr_call *c, int max);
+
+#endif
