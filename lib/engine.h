@@ -28,6 +28,7 @@
 #include "opts.h"
 #include "oplog.h"
 #include "oracle.h"
+#include "outcome.h"
 #include "probe.h"
 #include "rng.h"
 
@@ -202,7 +203,9 @@ struct ftr_engine {
 	/* results */
 	uint64_t epochs, verified_bytes, verify_ns, evicted_epochs, resident_after_evict;
 	uint64_t thp_checked, thp_pmd_mapped_checked;
-	bool data_bad, thp_bad;
+	struct ftr_outcome_tab errnos;	/* the collapser's errno by trace outcome */
+	uint64_t errnos_head;		/* its log entries judged so far */
+	bool data_bad, thp_bad, errno_bad;
 	unsigned bad_classes;		/* 1 << enum ftr_class of every bad block reported */
 	unsigned bad_paths;		/* 1 << the path that last wrote each of them */
 	char thp_msg[256];

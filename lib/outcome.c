@@ -110,38 +110,48 @@ static const char *err_name(int err)
 	return err ? strerrorname_np(err) ?: "?" : "ok";
 }
 
-void ftr_outcome_table(const struct ftr_call *calls, size_t n, const struct ftr_outcome_stats *st)
+void ftr_outcome_add(struct ftr_outcome_tab *t, const struct ftr_call *calls, size_t n,
+		     const struct ftr_outcome_stats *st)
 {
-	struct { unsigned long n; const char *outcome; int err; } row[32];
-	unsigned long retried = 0, dirty = 0;
-	char buf[1024];
-	size_t nr = 0, o = 0;
-
 	for (size_t i = 0; i < n; i++) {
 		const char *oc = calls[i].outcome[0] ? calls[i].outcome : "-";
-		size_t r;
+		unsigned r;
 
-		retried += calls[i].attempts > 1;
-		dirty += calls[i].dirty > 0;
-		for (r = 0; r < nr; r++)
-			if (row[r].err == calls[i].err && !strcmp(row[r].outcome, oc))
+		t->retried += calls[i].attempts > 1;
+		t->dirty += calls[i].dirty > 0;
+		for (r = 0; r < t->nrows; r++)
+			if (t->row[r].err == calls[i].err && !strcmp(t->row[r].outcome, oc))
 				break;
-		if (r == nr) {
-			if (nr == sizeof(row) / sizeof(row[0]))
+		if (r == t->nrows) {
+			if (r == sizeof(t->row) / sizeof(t->row[0]))
 				continue;
-			row[nr++] = (typeof(row[0])){ 0, oc, calls[i].err };
+			t->row[t->nrows++].err = calls[i].err;
+			snprintf(t->row[r].outcome, sizeof(t->row[r].outcome), "%s", oc);
 		}
-		row[r].n++;
+		t->row[r].n++;
 	}
-	qsort(row, nr, sizeof(row[0]), row_cmp);	/* most frequent first */
+	t->calls += n;
+	t->st.events += st->events;
+	t->st.attributed += st->attributed;
+	t->st.ambiguous += st->ambiguous;
+	t->st.outside += st->outside;
+}
+
+void ftr_outcome_print(struct ftr_outcome_tab *t)
+{
+	char buf[1024];
+	size_t o = 0;
+
+	qsort(t->row, t->nrows, sizeof(t->row[0]), row_cmp);
 	buf[0] = '\0';
-	for (size_t r = 0; r < nr && o < sizeof(buf); r++)
-		o += snprintf(buf + o, sizeof(buf) - o, " %s=%s:%lu", row[r].outcome, err_name(row[r].err),
-			      row[r].n);
-	ftr_diag("errno by outcome:%s", nr ? buf : " no calls logged");
-	ftr_diag("errno by outcome: %zu calls, %lu of %lu events attributed (%lu ambiguous, %lu outside "
-		 "the log); %lu calls met dirty folios, %lu wrote back and retried",
-		 n, st->attributed, st->events, st->ambiguous, st->outside, dirty, retried);
+	for (unsigned r = 0; r < t->nrows && o < sizeof(buf); r++)
+		o += snprintf(buf + o, sizeof(buf) - o, " %s=%s:%lu", t->row[r].outcome, err_name(t->row[r].err),
+			      t->row[r].n);
+	ftr_diag("errno by outcome:%s", t->nrows ? buf : " no calls logged");
+	ftr_diag("errno by outcome: %lu calls (%lu more not logged), %lu of %lu events attributed (%lu "
+		 "ambiguous, %lu outside the calls); %lu calls met dirty folios, %lu wrote back and retried",
+		 t->calls, t->unlogged, t->st.attributed, t->st.events, t->st.ambiguous, t->st.outside,
+		 t->dirty, t->retried);
 }
 
 void ftr_outcome_lines(FILE *f, int tid, const struct ftr_call *c, int max)

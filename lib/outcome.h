@@ -53,10 +53,21 @@ void ftr_outcome_attribute(FILE *f, int tid, struct ftr_call *calls, size_t n,
 			   struct ftr_outcome_stats *st);
 /* Why call c should have returned EAGAIN when it did not, or NULL. */
 const char *ftr_outcome_broken(const struct ftr_call *c);
-/* Prints the errno-by-outcome table and the attribution counts as diagnostics:
+/* Errno by outcome, summed over the calls of a run. */
+struct ftr_outcome_tab {
+	unsigned nrows;
+	struct { unsigned long n; int err; char outcome[40]; } row[32];
+	unsigned long calls, dirty, retried;
+	unsigned long unlogged;		/* calls the log no longer held: not judged */
+	struct ftr_outcome_stats st;
+};
+
+void ftr_outcome_add(struct ftr_outcome_tab *t, const struct ftr_call *calls, size_t n,
+		     const struct ftr_outcome_stats *st);
+/* Prints the table, most frequent first, and the attribution counts as diagnostics:
  *   # errno by outcome: succeeded=ok:40 page_dirty_or_writeback=EAGAIN:12 -=EINVAL:1
  * ("-": no event attributed).  */
-void ftr_outcome_table(const struct ftr_call *calls, size_t n, const struct ftr_outcome_stats *st);
+void ftr_outcome_print(struct ftr_outcome_tab *t);
 /* Prints up to max trace lines of thread tid inside c's window, for a failure report. */
 void ftr_outcome_lines(FILE *f, int tid, const struct ftr_call *c, int max);
 

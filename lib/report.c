@@ -7,13 +7,11 @@
  */
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <unistd.h>
 #include <string.h>
 
 #include "engine.h"
 #include "ktap.h"
-#include "outcome.h"
 #include "replay.h"
 #include "thp.h"
 #include "trace.h"
@@ -364,70 +362,11 @@ static const char *known_data_issue(struct ftr_engine *e)
 	return NULL;
 }
 
-/*
- * The collapser's errno against what its trace events say happened (outcome.h); a
- * call that broke the contract is reported with its trace lines.  False then.
- */
-static bool errno_contract(struct ftr_engine *e, const struct ftr_role *who)
-{
-	const struct ftr_oplog *l = who->log;
-	uint64_t head = __atomic_load_n(&l->head, __ATOMIC_ACQUIRE), base = ftr_now_base();
-	int tid = __atomic_load_n(&who->st->tid, __ATOMIC_RELAXED);
-	struct ftr_outcome_stats st = { 0 };
-	const struct ftr_call *bad = NULL;
-	struct ftr_call *calls;
-	char why[160];
-	size_t n = 0;
-	FILE *f;
-
-	if (!ftr_trace_mono()) {
-		ftr_diag("errno by outcome: unavailable: %s",
-			 ftr_trace_active() ? "the trace clock is not CLOCK_MONOTONIC" : "no trace");
-		return true;
-	}
-	if (!(calls = calloc(head - ftr_oplog_first(l, head) + 1, sizeof(*calls))))
-		return true;
-	for (uint64_t i = ftr_oplog_first(l, head); i < head; i++) {
-		const struct ftr_op_entry *o = &l->e[i % l->cap];
-
-		if (o->op == FTR_OP_COLLAPSE)
-			calls[n++] = (struct ftr_call){ .t0 = base + o->t0, .t1 = base + o->t1,
-							.index = o->off / e->psz, .err = o->res };
-	}
-	if (!(f = ftr_trace_open(why, sizeof(why)))) {
-		ftr_diag("errno by outcome: unavailable: %s", why);
-		free(calls);
-		return true;
-	}
-	ftr_outcome_attribute(f, tid, calls, n, &st);
-	ftr_outcome_table(calls, n, &st);
-	for (size_t i = 0; i < n && !bad; i++)
-		if (ftr_outcome_broken(&calls[i]))
-			bad = &calls[i];
-	if (bad) {
-		uint32_t pmd = bad->index * e->psz / e->pmd;
-
-		ftr_diag("ERRNO CONTRACT BROKEN: MADV_COLLAPSE of PMD %u (file offset 0x%llx) at t=%.6fs "
-			 "returned %s, expected EAGAIN: it ended on %s (%s), after %u collapse_file "
-			 "attempts", pmd, (unsigned long long)pmd * e->pmd, (bad->t0 - base) / 1e9,
-			 bad->err ? strerrorname_np(bad->err) : "0", bad->outcome, ftr_outcome_broken(bad),
-			 bad->attempts);
-		rewind(f);
-		ftr_outcome_lines(f, tid, bad, 8);
-		ftr_report_thp_range(e, pmd);
-		ftr_report_replay(e);
-	}
-	fclose(f);
-	free(calls);
-	return !bad;
-}
-
 void ftr_results(struct ftr_engine *e)
 {
 	const struct ftr_cap *cap = e->sc->ro_mapping ? &e->env->caps.collapse_ro : &e->env->caps.collapse_rw;
 	const struct ftr_role *who;
 	uint64_t attempts, ok = collapses(e, &attempts, &who);
-	bool errno_ok;
 
 	ftr_report_summary(e);
 	if (e->data_bad && known_data_issue(e) && !e->env->opts->strict) {
@@ -444,14 +383,19 @@ void ftr_results(struct ftr_engine *e)
 	}
 	if (e->sc->churn)
 		churn_result(e);
-	errno_ok = !who || who->kind != FTR_R_COLLAPSER || errno_contract(e, who);
+	if (who && who->kind == FTR_R_COLLAPSER && ftr_trace_mono())
+		ftr_outcome_print(&e->errnos);
+	else if (who && who->kind == FTR_R_COLLAPSER)
+		ftr_diag("errno by outcome: unavailable: %s", ftr_trace_active() ?
+			 "the trace clock is not CLOCK_MONOTONIC" : "no trace (see coverage)");
 	if (!who) {
 		ftr_ktap_result(FTR_SKIP, "collapse", "the scenario does not collapse");
 	} else if (e->thp_bad) {
 		ftr_diag("THP CONTRACT BROKEN: %s", e->thp_msg);
 		ftr_report_replay(e);
 		ftr_ktap_result(FTR_FAIL, "collapse", "THP state contradicts MADV_COLLAPSE");
-	} else if (!errno_ok) {
+	} else if (e->errno_bad) {
+		ftr_report_replay(e);
 		ftr_ktap_result(FTR_FAIL, "collapse", "MADV_COLLAPSE's errno contradicts its trace outcome");
 	} else if (!ok && !cap->ok) {
 		ftr_ktap_result(FTR_SKIP, "collapse", "%s (%llu attempts, last error %s)", cap->why,

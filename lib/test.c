@@ -204,10 +204,13 @@ int ftr_main(const struct ftr_test *t, int argc, char **argv)
 	    ftr_kmsg_write("<4>file-thp-race: injected WARNING: test of the kernel-log watch\n"))
 		ftr_diag("inject: cannot write /dev/kmsg");
 	ftr_counters_read(&before);
-	if (t->scenario)
+	if (t->scenario) {
 		ftr_engine_run(t->scenario, &env);
-	else
+	} else {
+		ftr_trace_background(true);
 		t->run(&env);
+		ftr_trace_background(false);
+	}
 	ftr_counters_read(&after);
 	ftr_counters_diff(&before, &after);
 	ftr_trace_report();

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,10 +19,12 @@
 #define TRACEFS		"/sys/kernel/tracing"
 #define EV_COLLAPSE	"events/huge_memory/mm_khugepaged_collapse_file"
 #define EV_SCAN		"events/huge_memory/mm_khugepaged_scan_file"
-/* Per CPU.  A 2 MiB shmem collapse takes ~300 us, so one collapser thread emits
+/* Per CPU.  The engine drains the buffer every epoch (at most 2 s), other tests from a
+ * thread every 10 ms.  A 2 MiB shmem collapse takes ~300 us, so one collapser emits
  * ~3,300 collapse_file + scan_file pairs a second; at ~100 bytes an event this holds
- * a 60 s run of one CPU.  Overwritten events are counted and reported as lost. */
-#define BUF_KB		"8192"
+ * 6 s of one CPU, and a test whose failing calls loop faster (uffd-race: 50,000 events
+ * a second) still fits between two drains.  Overwritten events are reported as lost. */
+#define BUF_KB		"4096"
 #define MAX_RESULTS	64
 
 /* Everything the signal-time cleanup touches is plain data set before "live". */
@@ -30,6 +33,7 @@ static char inst_name[32];		/* ftr-<pid> */
 static char match_glob[64];
 static pid_t owner;
 static volatile sig_atomic_t live, mounted;
+static volatile int pipe_fd = -1;	/* trace_pipe, consumed as the run goes */
 static bool mono;			/* trace_clock is CLOCK_MONOTONIC */
 
 bool ftr_trace_active(void)
@@ -72,6 +76,10 @@ void ftr_trace_cleanup(void)
 {
 	if (getpid() != owner)
 		return;
+	if (pipe_fd >= 0) {
+		close(pipe_fd);
+		pipe_fd = -1;
+	}
 	if (live) {
 		live = 0;
 		remove_instance(20);
@@ -271,83 +279,140 @@ bool ftr_trace_parse(const char *line, struct ftr_trace_ev *ev)
 	return true;
 }
 
-FILE *ftr_trace_open(char *why, size_t len)
-{
-	char path[64];
-	FILE *f;
-	int fd;
-
-	if (!live) {
-		snprintf(why, len, "no trace of this run");
-		return NULL;
-	}
-	inst_write("tracing_on", "0");
-	snprintf(path, sizeof(path), "%s/trace", inst_name);
-	fd = openat(inst_dir, path, O_RDONLY | O_CLOEXEC);
-	f = fd >= 0 ? fdopen(fd, "r") : NULL;
-	if (!f) {
-		snprintf(why, len, "cannot read instances/%s/trace: %s", inst_name, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-	}
-	return f;
-}
+static struct hist hist;		/* every event drained so far */
 
 /* The filter already selected the file; the check here keeps a kernel whose filter
  * ignored us honest. */
-static void parse_line(struct hist *h, const char *line)
+static void take_line(const char *line, ftr_trace_fn fn, void *arg)
 {
 	struct ftr_trace_ev ev;
 
-	if (ftr_trace_parse(line, &ev) && !fnmatch(match_glob, ev.file, 0))
-		hist_add(h, ev.ev, ev.result, strlen(ev.result));
+	if (!ftr_trace_parse(line, &ev) || fnmatch(match_glob, ev.file, 0))
+		return;
+	hist_add(&hist, ev.ev, ev.result, strlen(ev.result));
+	if (fn)
+		fn(&ev, line, arg);
+}
+
+int ftr_trace_drain(ftr_trace_fn fn, void *arg)
+{
+	static char line[1024];
+	static size_t len;
+	char buf[16384];
+	ssize_t n;
+
+	if (!live)
+		return -ENOENT;
+	if (pipe_fd < 0) {
+		char path[64];
+
+		snprintf(path, sizeof(path), "%s/trace_pipe", inst_name);
+		if ((pipe_fd = openat(inst_dir, path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0)
+			return -errno;
+	}
+	/* trace_pipe hands out whole events, but a line may straddle two reads. */
+	while ((n = read(pipe_fd, buf, sizeof(buf))) > 0) {
+		for (ssize_t i = 0; i < n; i++) {
+			if (buf[i] != '\n') {
+				if (len < sizeof(line) - 1)
+					line[len++] = buf[i];
+				continue;
+			}
+			line[len] = '\0';
+			take_line(line, fn, arg);
+			len = 0;
+		}
+	}
+	return n < 0 && errno != EAGAIN ? -errno : 0;
+}
+
+static pthread_t drainer;
+static int drainer_on, drainer_stop;
+
+static void *drain_loop(void *arg)
+{
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+
+	(void)arg;
+	while (!__atomic_load_n(&drainer_stop, __ATOMIC_ACQUIRE)) {
+		ftr_trace_drain(NULL, NULL);
+		nanosleep(&ts, NULL);
+	}
+	return NULL;
+}
+
+void ftr_trace_background(bool on)
+{
+	if (on && live && !drainer_on) {
+		__atomic_store_n(&drainer_stop, 0, __ATOMIC_RELEASE);
+		drainer_on = !pthread_create(&drainer, NULL, drain_loop, NULL);
+	} else if (!on && drainer_on) {
+		__atomic_store_n(&drainer_stop, 1, __ATOMIC_RELEASE);
+		pthread_join(drainer, NULL);
+		drainer_on = 0;
+	}
+}
+
+/* Events the ring buffer overwrote or dropped before they were drained. */
+static unsigned long lost_events(void)
+{
+	unsigned long lost = 0, v;
+	char path[96], line[128];
+
+	for (int cpu = 0;; cpu++) {
+		FILE *f;
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/per_cpu/cpu%d/stats", inst_name, cpu);
+		if ((fd = openat(inst_dir, path, O_RDONLY | O_CLOEXEC)) < 0 || !(f = fdopen(fd, "r"))) {
+			if (fd >= 0)
+				close(fd);
+			return lost;
+		}
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, "overrun: %lu", &v) == 1 || sscanf(line, "dropped events: %lu", &v) == 1)
+				lost += v;
+		fclose(f);
+	}
 }
 
 void ftr_trace_report(void)
 {
-	static struct hist h;
-	unsigned long in_buf = 0, written = 0, lost, ev_n[2] = { 0 }, ok = 0;
-	char line[1024], table[2048];
+	unsigned long lost, ev_n[2] = { 0 }, ok = 0;
+	char table[2048];
 	size_t o = 0;
-	FILE *f;
+	int ret;
 
 	if (!live)
 		return;
-	if (!(f = ftr_trace_open(line, sizeof(line)))) {
-		ftr_diag("coverage: %s", line);
+	inst_write("tracing_on", "0");
+	ret = ftr_trace_drain(NULL, NULL);
+	lost = lost_events();
+	/* The pipe must be closed before the instance can go. */
+	ftr_trace_cleanup();
+	if (ret) {
+		ftr_diag("coverage: cannot read instances/%s/trace_pipe: %s", inst_name, strerror(-ret));
 		ftr_diag("coverage-table: unavailable");
-		ftr_trace_cleanup();
 		return;
 	}
-	h.nr = 0;
-	while (fgets(line, sizeof(line), f)) {
-		if (line[0] == '#')
-			sscanf(line, "# entries-in-buffer/entries-written: %lu/%lu", &in_buf, &written);
-		else
-			parse_line(&h, line);
-	}
-	fclose(f);
-	/* The buffer must be closed before the instance can go. */
-	ftr_trace_cleanup();
 
-	lost = written > in_buf ? written - in_buf : 0;
-	qsort(h.r, h.nr, sizeof(h.r[0]), hist_cmp);
+	qsort(hist.r, hist.nr, sizeof(hist.r[0]), hist_cmp);
 	table[0] = '\0';
-	for (int i = 0; i < h.nr; i++) {
-		bool c = h.r[i].ev == 'c';
+	for (int i = 0; i < hist.nr; i++) {
+		bool c = hist.r[i].ev == 'c';
 
-		ftr_diag("coverage: %sresult=%s %lu", c ? "" : "scan ", h.r[i].name, h.r[i].n);
-		ev_n[!c] += h.r[i].n;
+		ftr_diag("coverage: %sresult=%s %lu", c ? "" : "scan ", hist.r[i].name, hist.r[i].n);
+		ev_n[!c] += hist.r[i].n;
 		/* MADV_COLLAPSE reports both as success; the second leaves the page
 		 * tables to retract. */
-		if (c && (!strcmp(h.r[i].name, "succeeded") || !strcmp(h.r[i].name, "pte_mapped_hugepage")))
-			ok += h.r[i].n;
+		if (c && (!strcmp(hist.r[i].name, "succeeded") || !strcmp(hist.r[i].name, "pte_mapped_hugepage")))
+			ok += hist.r[i].n;
 		if (o < sizeof(table))
 			o += snprintf(table + o, sizeof(table) - o, "%s.%s=%lu ", c ? "collapse" : "scan",
-				      h.r[i].name, h.r[i].n);
+				      hist.r[i].name, hist.r[i].n);
 	}
 	ftr_diag("coverage: %s: %lu events%s, %lu lost; %lu of %lu collapse_file calls collapsed, %d distinct outcomes",
-		 match_glob, ev_n[0] + ev_n[1], h.nr == MAX_RESULTS ? " (table full)" : "", lost, ok, ev_n[0],
-		 h.nr);
+		 match_glob, ev_n[0] + ev_n[1], hist.nr == MAX_RESULTS ? " (table full)" : "", lost, ok, ev_n[0],
+		 hist.nr);
 	ftr_diag("coverage-table: %slost=%lu", table, lost);
 }

@@ -9,8 +9,9 @@
  * (instances/ftr-<pid>), so concurrent tests and other tracers do not see or disturb
  * each other's events, and enables only huge_memory:mm_khugepaged_collapse_file and
  * mm_khugepaged_scan_file there, filtered in the kernel on the file name the
- * tracepoints record (d_iname).  ftr_trace_report() reads the buffer once at the end,
- * prints the histogram and removes the instance.
+ * tracepoints record (d_iname).  ftr_trace_drain() consumes what was traced so far
+ * (the engine drains every epoch, so a long run never overflows the buffer) and
+ * ftr_trace_report() drains the rest, prints the histogram and removes the instance.
  *
  * If tracefs is not mounted it is mounted at /sys/kernel/tracing and lazily unmounted
  * again at exit; all later accesses go through directory fds, so a concurrent test
@@ -41,7 +42,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 
 /*
  * Starts tracing collapses of files whose name matches match (a tracefs filter glob,
@@ -67,9 +67,13 @@ struct ftr_trace_ev {
 
 /* Parses one line of a tracefs "trace" file; false for anything else. */
 bool ftr_trace_parse(const char *line, struct ftr_trace_ev *ev);
-/* Stops tracing and opens the buffer for reading (it is not consumed, so it can be
- * read again).  NULL with why filled. */
-FILE *ftr_trace_open(char *why, size_t len);
+typedef void (*ftr_trace_fn)(const struct ftr_trace_ev *ev, const char *line, void *arg);
+/* Consumes the events traced so far: each one of the test's files is added to the
+ * coverage histogram and handed to fn (if set) with its line.  0 or -errno. */
+int ftr_trace_drain(ftr_trace_fn fn, void *arg);
+/* Drains in a thread of its own, for tests that do not drain as they go (the engine
+ * does, every epoch).  Only one side may drain at a time. */
+void ftr_trace_background(bool on);
 /* Stops tracing, prints the coverage lines and removes the instance. */
 void ftr_trace_report(void);
 /* Removes the instance and our tracefs mount, if any.  Async-signal-safe; only the

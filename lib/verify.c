@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The checks after each epoch, with every role quiesced: the THP contract, then the
- * data through read(), through both mappings, and through read() again after the page
- * cache was evicted (a folio that holds new data but was never marked dirty passes the
- * first three and fails the last).
+ * The checks after each epoch, with every role quiesced: MADV_COLLAPSE's errnos
+ * against the outcomes its trace names, the THP contract, then the data through
+ * read(), through both mappings, and through read() again after the page cache was
+ * evicted (a folio that holds new data but was never marked dirty passes the first
+ * three and fails the last).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +17,7 @@
 #include "knob.h"
 #include "ktap.h"
 #include "thp.h"
+#include "trace.h"
 
 #define MAX_BAD 64
 
@@ -186,8 +188,93 @@ static void evict(struct ftr_engine *e)
 	e->evicted_epochs++;
 }
 
+struct trace_sink {
+	FILE *f;
+	int tid;
+};
+
+static void keep_line(const struct ftr_trace_ev *ev, const char *line, void *arg)
+{
+	struct trace_sink *s = arg;
+
+	if (ev->tid == s->tid)
+		fprintf(s->f, "%s\n", line);
+}
+
+static void report_errno(struct ftr_engine *e, const struct ftr_call *c, FILE *trace, int tid)
+{
+	uint32_t pmd = c->index * e->psz / e->pmd;
+
+	ftr_diag("ERRNO CONTRACT BROKEN: MADV_COLLAPSE of PMD %u (file offset 0x%llx) at t=%.6fs "
+		 "returned %s, expected EAGAIN: it ended on %s (%s), after %u collapse_file attempts",
+		 pmd, (unsigned long long)pmd * e->pmd, (c->t0 - ftr_now_base()) / 1e9,
+		 c->err ? strerrorname_np(c->err) : "0", c->outcome, ftr_outcome_broken(c), c->attempts);
+	rewind(trace);
+	ftr_outcome_lines(trace, tid, c, 8);
+	ftr_report_thp_range(e, pmd);
+}
+
+/*
+ * The madvise collapser's calls of this epoch against the events they caused
+ * (outcome.h).  The trace is drained every epoch in any case, so that a long run
+ * never overflows its buffer.
+ */
+static void check_errnos(struct ftr_engine *e)
+{
+	const struct ftr_role *who = NULL;
+	struct ftr_outcome_stats st = { 0 };
+	struct trace_sink sink = { NULL, 0 };
+	uint64_t head, first, base = ftr_now_base();
+	struct ftr_call *calls = NULL;
+	char *buf = NULL;
+	size_t n = 0, len = 0;
+	FILE *f;
+
+	for (int i = 0; i < e->nroles; i++)
+		if (e->roles[i].kind == FTR_R_COLLAPSER)
+			who = &e->roles[i];
+	if (!who || !ftr_trace_mono() || !(sink.f = open_memstream(&buf, &len))) {
+		ftr_trace_drain(NULL, NULL);
+		return;
+	}
+	sink.tid = __atomic_load_n(&who->st->tid, __ATOMIC_RELAXED);
+	ftr_trace_drain(keep_line, &sink);
+	fclose(sink.f);
+
+	head = __atomic_load_n(&who->log->head, __ATOMIC_ACQUIRE);
+	first = ftr_oplog_first(who->log, head);
+	if (first > e->errnos_head)
+		e->errnos.unlogged += first - e->errnos_head;
+	else
+		first = e->errnos_head;
+	e->errnos_head = head;
+	if (head > first && !(calls = calloc(head - first, sizeof(*calls))))
+		goto out;
+	for (uint64_t i = first; i < head; i++) {
+		const struct ftr_op_entry *o = &who->log->e[i % who->log->cap];
+
+		if (o->op == FTR_OP_COLLAPSE)
+			calls[n++] = (struct ftr_call){ .t0 = base + o->t0, .t1 = base + o->t1,
+							.index = o->off / e->psz, .err = o->res };
+	}
+	if (len && (f = fmemopen(buf, len, "r"))) {
+		ftr_outcome_attribute(f, sink.tid, calls, n, &st);
+		for (size_t i = 0; i < n && !e->errno_bad; i++)
+			if (ftr_outcome_broken(&calls[i])) {
+				report_errno(e, &calls[i], f, sink.tid);
+				e->errno_bad = true;
+			}
+		fclose(f);
+	}
+	ftr_outcome_add(&e->errnos, calls, n, &st);
+out:
+	free(calls);
+	free(buf);
+}
+
 bool ftr_verify_epoch(struct ftr_engine *e)
 {
+	check_errnos(e);
 	if (__atomic_load_n(&e->sh->fatal, __ATOMIC_ACQUIRE)) {
 		/* A racing role already saw something wrong: report it with the quiesced view. */
 		ftr_diag("%s", e->sh->fatal_msg);

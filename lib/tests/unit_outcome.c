@@ -105,6 +105,20 @@ static void test_attribute(void)
 	CHECK_STR(c[4].outcome, "page_dirty_or_writeback");
 	CHECK_STR(c[5].outcome, "not_suitable_page_count");
 
+	/* Summed into the run's table: one row per (outcome, errno). */
+	struct ftr_outcome_tab t = { 0 };
+
+	ftr_outcome_add(&t, c, n, &st);
+	ftr_outcome_add(&t, c, 2, &st);
+	CHECK_INT(t.calls, ==, 8);
+	CHECK_INT(t.nrows, ==, 3);
+	CHECK_INT(t.row[0].n, ==, 3);		/* not_suitable_page_count, EAGAIN */
+	CHECK_INT(t.row[1].n, ==, 3);		/* pte_mapped_hugepage, 0 */
+	CHECK_INT(t.row[2].n, ==, 2);		/* page_dirty_or_writeback, EAGAIN */
+	CHECK_INT(t.dirty, ==, 2);
+	CHECK_INT(t.retried, ==, 1);
+	CHECK_INT(t.st.ambiguous, ==, 2);
+
 	/* What the kernel answered agrees with what it did. */
 	for (size_t i = 0; i < n; i++)
 		if (!CHECK(!ftr_outcome_broken(&c[i])))
