@@ -270,6 +270,10 @@ extern const char *const ftr_errno_slot_names[FTR_ERRNO_SLOTS];
 void ftr_report_bad(struct ftr_engine *e, const char *how, const struct ftr_bad *bad,
 		    uint32_t nbad, uint32_t shown);
 void ftr_report_thp_range(struct ftr_engine *e, uint32_t pmd);
+/* The operations of every role on [off, off+len) (op_mask: 1 << enum ftr_op) that
+ * began no later than until (ns since the start; UINT64_MAX: any), at most max. */
+void ftr_report_ops(struct ftr_engine *e, uint64_t off, uint64_t len, unsigned op_mask, uint64_t until,
+		    int max, const char *title);
 void ftr_report_replay(struct ftr_engine *e);
 void ftr_report_summary(struct ftr_engine *e);
 /* --record FILE: every role's operation log, merged by time. */

@@ -68,7 +68,7 @@ uint64_t ftr_oplog_first(const struct ftr_oplog *l, uint64_t head)
 }
 
 int ftr_oplog_find(struct ftr_oplog *const *logs, int nlogs, uint64_t off, uint64_t len,
-		   unsigned op_mask, struct ftr_op_hit *hits, int max)
+		   unsigned op_mask, uint64_t until, struct ftr_op_hit *hits, int max)
 {
 	int n = 0, cap = max * 8;
 	struct ftr_op_hit *all = calloc(cap, sizeof(*all));
@@ -83,7 +83,8 @@ int ftr_oplog_find(struct ftr_oplog *const *logs, int nlogs, uint64_t off, uint6
 		for (uint64_t i = head, per = 0; i > ftr_oplog_first(l, head) && per < (uint64_t)max; i--) {
 			const struct ftr_op_entry *e = &l->e[(i - 1) % l->cap];
 
-			if (!(op_mask & (1u << e->op)) || e->off >= off + len || e->off + e->len <= off)
+			if (!(op_mask & (1u << e->op)) || e->off >= off + len || e->off + e->len <= off ||
+			    e->t0 > until)
 				continue;
 			per++;
 			if (n < cap)

@@ -69,10 +69,11 @@ struct ftr_op_hit {
 #define FTR_OPS_ALL (~0u)
 #define FTR_OPS_DATA ((1u << FTR_OP_WRITE) | (1u << FTR_OP_PUNCH) | (1u << FTR_OP_READ))
 
-/* The max most recent entries whose op is in op_mask (bits 1 << enum ftr_op) and that
- * overlap [off, off+len), over all logs, oldest first. */
+/* The max most recent entries whose op is in op_mask (bits 1 << enum ftr_op), that
+ * overlap [off, off+len) and began no later than until (UINT64_MAX: any time), over
+ * all logs, oldest first. */
 int ftr_oplog_find(struct ftr_oplog *const *logs, int nlogs, uint64_t off, uint64_t len,
-		   unsigned op_mask, struct ftr_op_hit *hits, int max);
+		   unsigned op_mask, uint64_t until, struct ftr_op_hit *hits, int max);
 /* One line: "t=1.234567s role 3 mmap write off=0x1000 len=512 gen=7 res=0" */
 void ftr_op_format(const struct ftr_op_hit *h, const char *role_name, char *buf, size_t len);
 /* Writes every entry of every log, ordered by time, as text (--record). */

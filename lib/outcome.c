@@ -163,7 +163,7 @@ void ftr_outcome_lines(FILE *f, int tid, const struct ftr_call *c, int max)
 		if (!ftr_trace_parse(line, &ev) || ev.tid != tid || !in_window(c, &ev))
 			continue;
 		line[strcspn(line, "\n")] = '\0';
-		ftr_diag("  trace: %s", line + strspn(line, " "));
+		ftr_diag("    %s", line + strspn(line, " "));
 		max--;
 	}
 }

@@ -53,6 +53,7 @@ void ftr_outcome_attribute(FILE *f, int tid, struct ftr_call *calls, size_t n,
 			   struct ftr_outcome_stats *st);
 /* Why call c should have returned EAGAIN when it did not, or NULL. */
 const char *ftr_outcome_broken(const struct ftr_call *c);
+
 /* Errno by outcome, summed over the calls of a run. */
 struct ftr_outcome_tab {
 	unsigned nrows;

@@ -28,16 +28,30 @@ static void hex_line(const char *tag, const uint8_t *p, unsigned off)
 	ftr_diag("    %s +%03x: %s", tag, off, buf);
 }
 
+void ftr_report_ops(struct ftr_engine *e, uint64_t off, uint64_t len, unsigned op_mask, uint64_t until,
+		    int max, const char *title)
+{
+	struct ftr_oplog *logs[FTR_MAX_ROLES];
+	struct ftr_op_hit hits[HITS];
+	char line[256];
+	int n;
+
+	for (int i = 0; i < e->nroles; i++)
+		logs[i] = e->roles[i].log;
+	n = ftr_oplog_find(logs, e->nroles, off, len, op_mask, until, hits, max < HITS ? max : HITS);
+	ftr_diag("  %s (oldest first):", title);
+	for (int i = 0; i < n; i++) {
+		ftr_op_format(&hits[i], e->roles[hits[i].role].name, line, sizeof(line));
+		ftr_diag("    %s", line);
+	}
+}
+
 static void report_one(struct ftr_engine *e, const struct ftr_bad *b)
 {
 	uint64_t off = (uint64_t)b->block * FTR_BLOCK, want = b->want;
 	const struct ftr_found *f = &b->found;
-	struct ftr_op_hit hits[HITS];
-	struct ftr_oplog *logs[FTR_MAX_ROLES];
 	uint8_t exp[FTR_BLOCK], got[FTR_BLOCK];
 	unsigned at = b->first_byte & ~15u;
-	char line[256];
-	int n;
 
 	ftr_diag("block %u at offset %#llx (+%u): class %s, %u of %d bytes differ from byte %u",
 		 b->block, (unsigned long long)off, FTR_BLOCK, ftr_class_name(b->cls), b->nr_bytes,
@@ -58,20 +72,10 @@ static void report_one(struct ftr_engine *e, const struct ftr_bad *b)
 		hex_line("want", exp, at);
 		hex_line("file", got, at);
 	}
-	for (int i = 0; i < e->nroles; i++)
-		logs[i] = e->roles[i].log;
-	n = ftr_oplog_find(logs, e->nroles, off, FTR_BLOCK, FTR_OPS_DATA, hits, HITS);
-	ftr_diag("  recent writes, punches and racing reads of this block (oldest first):");
-	for (int i = 0; i < n; i++) {
-		ftr_op_format(&hits[i], e->roles[hits[i].role].name, line, sizeof(line));
-		ftr_diag("    %s", line);
-	}
-	n = ftr_oplog_find(logs, e->nroles, off, FTR_BLOCK, FTR_OPS_ALL & ~FTR_OPS_DATA, hits, HITS / 2);
-	ftr_diag("  recent collapses and splits of its PMD:");
-	for (int i = 0; i < n; i++) {
-		ftr_op_format(&hits[i], e->roles[hits[i].role].name, line, sizeof(line));
-		ftr_diag("    %s", line);
-	}
+	ftr_report_ops(e, off, FTR_BLOCK, FTR_OPS_DATA, UINT64_MAX, HITS,
+		       "recent writes, punches and racing reads of this block");
+	ftr_report_ops(e, off, FTR_BLOCK, FTR_OPS_ALL & ~FTR_OPS_DATA, UINT64_MAX, HITS / 2,
+		       "recent collapses and splits of its PMD");
 	ftr_report_thp_range(e, off / e->pmd);
 }
 

@@ -204,13 +204,17 @@ static void keep_line(const struct ftr_trace_ev *ev, const char *line, void *arg
 static void report_errno(struct ftr_engine *e, const struct ftr_call *c, FILE *trace, int tid)
 {
 	uint32_t pmd = c->index * e->psz / e->pmd;
+	uint64_t base = ftr_now_base();
 
 	ftr_diag("ERRNO CONTRACT BROKEN: MADV_COLLAPSE of PMD %u (file offset 0x%llx) at t=%.6fs "
-		 "returned %s, expected EAGAIN: it ended on %s (%s), after %u collapse_file attempts",
-		 pmd, (unsigned long long)pmd * e->pmd, (c->t0 - ftr_now_base()) / 1e9,
+		 "returned %s, expected EAGAIN: it ended on %s (%s); collapse_file attempts: %u",
+		 pmd, (unsigned long long)pmd * e->pmd, (c->t0 - base) / 1e9,
 		 c->err ? strerrorname_np(c->err) : "0", c->outcome, ftr_outcome_broken(c), c->attempts);
+	ftr_diag("  the kernel's events in the call:");
 	rewind(trace);
 	ftr_outcome_lines(trace, tid, c, 8);
+	ftr_report_ops(e, (uint64_t)pmd * e->pmd, e->pmd, FTR_OPS_ALL, c->t1 - base, 8,
+		       "operations on this PMD up to the call's end");
 	ftr_report_thp_range(e, pmd);
 }
 

@@ -100,7 +100,7 @@ run_expect "--inject errno: an EAGAIN outcome answered EINVAL fails the collapse
 	"$ST/collapse_write" --duration 2 --inject errno
 expect_more "the errno report names the call, the outcome and its trace lines" \
 	'^# ERRNO CONTRACT BROKEN: MADV_COLLAPSE of PMD [0-9]+ .*returned EINVAL, expected EAGAIN: it ended on [a-z_]+'
-expect_more "... and the trace lines of that call" '^#   trace: .* mm_khugepaged_(collapse|scan)_file: .*result='
+expect_more "... with the kernel's events in that call" '^#     .*-[0-9]+ +\[[0-9]+\] .* mm_khugepaged_(collapse|scan)_file: .*result='
 run_expect "bad input is one line and exit status 2" 2 "--duration '0': must be a positive" \
 	"$ST/collapse_write" --duration 0
 

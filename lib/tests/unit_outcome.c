@@ -77,16 +77,27 @@ static FILE *open_fixture(void)
 	return f;
 }
 
-static void test_attribute(void)
+/* The fixture's events of TID attributed to calls c. */
+static bool attribute_fixture(struct ftr_call *c, size_t n, struct ftr_outcome_stats *st)
 {
-	struct ftr_outcome_stats st = { 0 };
-	struct ftr_call c[8];
-	size_t n = fixture_calls(c);
 	FILE *f = open_fixture();
 
+	memset(st, 0, sizeof(*st));
 	if (!CHECK(f))
+		return false;
+	ftr_outcome_attribute(f, TID, c, n, st);
+	fclose(f);
+	return true;
+}
+
+static void test_attribute(void)
+{
+	struct ftr_outcome_stats st;
+	struct ftr_call c[8];
+	size_t n = fixture_calls(c);
+
+	if (!attribute_fixture(c, n, &st))
 		return;
-	ftr_outcome_attribute(f, TID, c, n, &st);
 	CHECK_INT(st.events, ==, 12);		/* the probe's three are another thread's */
 	CHECK_INT(st.attributed, ==, 10);
 	CHECK_INT(st.ambiguous, ==, 1);
@@ -131,25 +142,22 @@ static void test_attribute(void)
 	CHECK(ftr_outcome_broken(&c[0]));
 	c[3].err = EINVAL;			/* not an outcome with a promised errno */
 	CHECK(!ftr_outcome_broken(&c[3]));
-	fclose(f);
 }
 
 /* collapse_file events on another range than the call's are not the call's. */
 static void test_wrong_range(void)
 {
-	struct ftr_outcome_stats st = { 0 };
+	struct ftr_outcome_stats st;
 	struct ftr_call c[8];
 	size_t n = fixture_calls(c);
-	FILE *f = open_fixture();
+	FILE *f;
 
-	if (!CHECK(f))
-		return;
 	c[2].index = 1536;
-	ftr_outcome_attribute(f, TID, c, n, &st);
+	if (!attribute_fixture(c, n, &st))
+		return;
 	CHECK_INT(c[2].attempts, ==, 0);
 	CHECK_STR(c[2].outcome, "page_dirty_or_writeback");	/* from its scan_file events */
 	CHECK_INT(st.outside, ==, 3);
-	fclose(f);
 
 	/* No calls at all, or another thread: nothing is attributed. */
 	memset(&st, 0, sizeof(st));
