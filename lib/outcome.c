@@ -7,42 +7,52 @@
 #include "outcome.h"
 #include "trace.h"
 
-#define NS_PER_US 1000
 #define FTR_DIRTY_RESULT "page_dirty_or_writeback"
+/*
+ * tracefs prints a timestamp rounded to the nearest microsecond (ns2usecs()), so an
+ * event printed at p happened in [p - 0.5 us, p + 0.5 us).  The trace clock and
+ * clock_gettime() are the same timekeeper; another 0.5 us on each side absorbs what
+ * reading it twice may differ by.
+ */
+#define SLACK_NS 1000
 
-static uint64_t us(uint64_t ns)
+static uint64_t ev_from(const struct ftr_trace_ev *ev)
 {
-	return ns / NS_PER_US;
+	return ev->us * 1000 > SLACK_NS ? ev->us * 1000 - SLACK_NS : 0;
 }
 
-/* tracefs prints timestamps truncated to microseconds, so an event at e ns inside
- * [t0, t1] prints inside [t0/1000, t1/1000].  collapse_file names the index its
+static uint64_t ev_to(const struct ftr_trace_ev *ev)
+{
+	return ev->us * 1000 + SLACK_NS;
+}
+
+/* Whether ev may have happened inside call c.  collapse_file names the index its
  * walk over the range stopped at: the range's end on success. */
 static bool in_window(const struct ftr_call *c, const struct ftr_trace_ev *ev)
 {
-	return us(c->t0) <= ev->us && ev->us <= us(c->t1) &&
+	return c->t0 <= ev_to(ev) && ev_from(ev) <= c->t1 &&
 	       (ev->ev != 'c' || (ev->index >= c->index && ev->index <= c->index + ev->nr));
 }
 
-/* The one call ev belongs to, or NULL (counted as ambiguous or outside). */
+/* The one call ev may belong to, or NULL (counted as ambiguous or outside). */
 static struct ftr_call *owner(struct ftr_call *calls, size_t n, const struct ftr_trace_ev *ev,
 			      struct ftr_outcome_stats *st)
 {
-	size_t lo = 0, hi = n;
+	size_t lo = 0, hi = n, i;
 	struct ftr_call *c = NULL;
 
-	/* The last call that started no later than the event. */
+	/* The first call that started after the event's interval... */
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (us(calls[mid].t0) <= ev->us)
+		if (calls[mid].t0 <= ev_to(ev))
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	/* Calls of one thread do not overlap, so only the one before can share a
-	 * microsecond with it. */
-	for (size_t i = lo; i > 0 && lo - i < 2; i--) {
+	/* ...and back over every call that ended inside it or later: calls of one
+	 * thread follow each other, and a fast one takes less than a microsecond. */
+	for (i = lo; i > 0 && calls[i - 1].t1 >= ev_from(ev); i--) {
 		if (!in_window(&calls[i - 1], ev))
 			continue;
 		if (c) {
@@ -154,8 +164,10 @@ void ftr_outcome_print(struct ftr_outcome_tab *t)
 		 t->dirty, t->retried);
 }
 
-void ftr_outcome_lines(FILE *f, int tid, const struct ftr_call *c, int max)
+void ftr_outcome_lines(FILE *f, int tid, struct ftr_call *calls, size_t n, const struct ftr_call *c,
+		       int max)
 {
+	struct ftr_outcome_stats ignored;
 	struct ftr_trace_ev ev;
 	char line[1024];
 
@@ -163,7 +175,8 @@ void ftr_outcome_lines(FILE *f, int tid, const struct ftr_call *c, int max)
 		if (!ftr_trace_parse(line, &ev) || ev.tid != tid || !in_window(c, &ev))
 			continue;
 		line[strcspn(line, "\n")] = '\0';
-		ftr_diag("    %s", line + strspn(line, " "));
+		ftr_diag("    %s%s", line + strspn(line, " "),
+			 owner(calls, n, &ev, &ignored) == c ? "" : "  (or the next call's: not counted)");
 		max--;
 	}
 }

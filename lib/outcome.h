@@ -9,8 +9,9 @@
  * of every attempt.  The collapser brackets each call with CLOCK_MONOTONIC stamps, the
  * test's trace instance stamps events with the same clock (trace.h), and an event
  * belongs to a call when the collapser's thread emitted it inside the call's window
- * (and, for collapse_file, on the call's range).  An event that falls inside the
- * windows of two calls (tracefs prints microseconds) is dropped, never guessed.
+ * (and, for collapse_file, on the call's range).  An event that may fall inside the
+ * windows of two calls (tracefs prints microseconds, rounded) is dropped, never
+ * guessed.
  *
  * The last attributed event is the outcome the errno was made from: scan_file
  * repeats collapse_file's result, and is the only event when the scan failed first.
@@ -69,7 +70,9 @@ void ftr_outcome_add(struct ftr_outcome_tab *t, const struct ftr_call *calls, si
  *   # errno by outcome: succeeded=ok:40 page_dirty_or_writeback=EAGAIN:12 -=EINVAL:1
  * ("-": no event attributed).  */
 void ftr_outcome_print(struct ftr_outcome_tab *t);
-/* Prints up to max trace lines of thread tid inside c's window, for a failure report. */
-void ftr_outcome_lines(FILE *f, int tid, const struct ftr_call *c, int max);
+/* Prints up to max trace lines of thread tid inside the window of c, one of calls, for
+ * a failure report. */
+void ftr_outcome_lines(FILE *f, int tid, struct ftr_call *calls, size_t n, const struct ftr_call *c,
+		       int max);
 
 #endif

@@ -201,7 +201,8 @@ static void keep_line(const struct ftr_trace_ev *ev, const char *line, void *arg
 		fprintf(s->f, "%s\n", line);
 }
 
-static void report_errno(struct ftr_engine *e, const struct ftr_call *c, FILE *trace, int tid)
+static void report_errno(struct ftr_engine *e, struct ftr_call *calls, size_t n, const struct ftr_call *c,
+			 FILE *trace, int tid)
 {
 	uint32_t pmd = c->index * e->psz / e->pmd;
 	uint64_t base = ftr_now_base();
@@ -212,7 +213,7 @@ static void report_errno(struct ftr_engine *e, const struct ftr_call *c, FILE *t
 		 c->err ? strerrorname_np(c->err) : "0", c->outcome, ftr_outcome_broken(c), c->attempts);
 	ftr_diag("  the kernel's events in the call:");
 	rewind(trace);
-	ftr_outcome_lines(trace, tid, c, 8);
+	ftr_outcome_lines(trace, tid, calls, n, c, 8);
 	ftr_report_ops(e, (uint64_t)pmd * e->pmd, e->pmd, FTR_OPS_ALL, c->t1 - base, 8,
 		       "operations on this PMD up to the call's end");
 	ftr_report_thp_range(e, pmd);
@@ -265,7 +266,7 @@ static void check_errnos(struct ftr_engine *e)
 		ftr_outcome_attribute(f, sink.tid, calls, n, &st);
 		for (size_t i = 0; i < n && !e->errno_bad; i++)
 			if (ftr_outcome_broken(&calls[i])) {
-				report_errno(e, &calls[i], f, sink.tid);
+				report_errno(e, calls, n, &calls[i], f, sink.tid);
 				e->errno_bad = true;
 			}
 		fclose(f);
