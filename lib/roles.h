@@ -24,6 +24,7 @@ struct role_priv {
 	int pipe[2], copy_fd;	/* readers: splice/sendfile pipe, copy_file_range target */
 	size_t read_max;
 	uint32_t *perm, perm_pos;	/* collapser: PMDs in random order */
+	uint64_t last_end;		/* collapser: when its last call was logged */
 	unsigned long scans, collapsed;	/* khugepaged watcher */
 	void *churn;			/* a churn role's own state */
 };
