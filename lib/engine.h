@@ -206,6 +206,7 @@ struct ftr_engine {
 	struct ftr_outcome_tab errnos;	/* the collapser's errno by trace outcome */
 	uint64_t errnos_head;		/* its log entries judged so far */
 	bool data_bad, thp_bad, errno_bad;
+	bool racing_bad;		/* the data failure was seen by a racing reader */
 	unsigned bad_classes;		/* 1 << enum ftr_class of every bad block reported */
 	unsigned bad_paths;		/* 1 << the path that last wrote each of them */
 	char thp_msg[256];

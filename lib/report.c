@@ -13,6 +13,7 @@
 #include "engine.h"
 #include "ktap.h"
 #include "replay.h"
+#include "roles.h"
 #include "thp.h"
 #include "trace.h"
 
@@ -334,6 +335,43 @@ static void churn_result(struct ftr_engine *e)
 }
 
 /*
+ * A racing reader saw zeros in a block that nobody was writing, while another role's
+ * fallocate(ZERO_RANGE) of a different part of the same page ran, and the block reads
+ * back intact now.  The kernel zeroed more of the page cache than the range for a
+ * moment; tools/zero-range-beside reproduces it without the engine.
+ */
+static bool zeroed_beside(struct ftr_engine *e)
+{
+	const struct ftr_bad *b = &e->sh->fatal_bad;
+	uint64_t off = (uint64_t)b->block * FTR_BLOCK, page = off & ~(uint64_t)(e->psz - 1), r0 = 0, r1 = 0;
+	struct ftr_oplog *logs[FTR_MAX_ROLES];
+	struct ftr_op_hit hits[HITS];
+	uint8_t now[FTR_BLOCK];
+	int n;
+
+	if (!e->racing_bad || b->cls != FTR_ZERO || pread(e->fd, now, FTR_BLOCK, off) != FTR_BLOCK ||
+	    ftr_oracle_check(&e->oracle, now, b->block, 1, NULL, NULL, 0, NULL))
+		return false;
+	for (int i = 0; i < e->nroles; i++)
+		logs[i] = e->roles[i].log;
+	/* The read that saw it: a reader logs how many bad blocks it saw. */
+	n = ftr_oplog_find(logs, e->nroles, off, FTR_BLOCK, 1u << FTR_OP_READ, UINT64_MAX, hits, HITS);
+	for (int i = 0; i < n; i++)
+		if (hits[i].e.res > 0)
+			r0 = hits[i].e.t0, r1 = hits[i].e.t1;
+	n = ftr_oplog_find(logs, e->nroles, page, e->psz, 1u << FTR_OP_PUNCH, UINT64_MAX, hits, HITS);
+	for (int i = 0; i < n && r1; i++) {
+		const struct ftr_role *r = &e->roles[hits[i].role];
+		const struct ftr_op_entry *o = &hits[i].e;
+
+		if (r->kind == FTR_R_CHURN && ftr_churn_roles[r->mode] == &ftr_churn_zero &&
+		    o->t0 <= r1 && o->t1 >= r0 && (off + FTR_BLOCK <= o->off || off >= o->off + o->len))
+			return true;
+	}
+	return false;
+}
+
+/*
  * Lost writes that the old READ_ONLY_THP_FOR_FS rules cause by design, recognised by
  * their signature: the kernel collapses read-only mappings of this filesystem but not
  * writable ones, only other processes write (they open the file for write), and every
@@ -351,6 +389,9 @@ static const char *known_data_issue(struct ftr_engine *e)
 	 * leaves it stale: Linux does not keep O_DIRECT coherent with such a page cache.
 	 * A PMD-sized folio widens the range a small direct write has to invalidate.
 	 */
+	if (zeroed_beside(e))
+		return "fallocate(ZERO_RANGE) of part of a page made a concurrent reader see zeros "
+		       "in another part of it, which nobody wrote and which reads back intact";
 	ftr_kmsg_poll(&e->env->kmsg);
 	if (e->bad_classes == 1u << FTR_LOST && e->bad_paths == 1u << FTR_P_DIRECT &&
 	    ftr_kmsg_seen(&e->env->kmsg, "Page cache invalidation failure on direct I/O"))

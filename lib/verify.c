@@ -283,8 +283,10 @@ bool ftr_verify_epoch(struct ftr_engine *e)
 	if (__atomic_load_n(&e->sh->fatal, __ATOMIC_ACQUIRE)) {
 		/* A racing role already saw something wrong: report it with the quiesced view. */
 		ftr_diag("%s", e->sh->fatal_msg);
-		if (e->sh->fatal_bad.cls != FTR_OK)
+		if (e->sh->fatal_bad.cls != FTR_OK) {
 			ftr_report_bad(e, "a racing reader", &e->sh->fatal_bad, 1, 1);
+			e->racing_bad = true;
+		}
 		e->data_bad = true;
 		return false;
 	}
