@@ -40,7 +40,7 @@ void ftr_report_ops(struct ftr_engine *e, uint64_t off, uint64_t len, unsigned o
 	for (int i = 0; i < e->nroles; i++)
 		logs[i] = e->roles[i].log;
 	n = ftr_oplog_find(logs, e->nroles, off, len, op_mask, until, hits, max < HITS ? max : HITS);
-	ftr_diag("  %s (oldest first):", title);
+	ftr_diag("  %s (oldest first):%s", title, n ? "" : " none");
 	for (int i = 0; i < n; i++) {
 		ftr_op_format(&hits[i], e->roles[hits[i].role].name, line, sizeof(line));
 		ftr_diag("    %s", line);
@@ -73,8 +73,12 @@ static void report_one(struct ftr_engine *e, const struct ftr_bad *b)
 		hex_line("want", exp, at);
 		hex_line("file", got, at);
 	}
-	ftr_report_ops(e, off, FTR_BLOCK, FTR_OPS_DATA, UINT64_MAX, HITS,
-		       "recent writes, punches and racing reads of this block");
+	/* Apart, or a busy reader's reads crowd out the write that matters; of the whole
+	 * page, since the kernel caches, zeroes and invalidates pages, not blocks. */
+	ftr_report_ops(e, off & ~(uint64_t)(e->psz - 1), e->psz, FTR_OPS_DATA & ~(1u << FTR_OP_READ),
+		       UINT64_MAX, HITS, "recent writes and punches of its page");
+	ftr_report_ops(e, off, FTR_BLOCK, 1u << FTR_OP_READ, UINT64_MAX, HITS / 2,
+		       "recent racing reads of this block");
 	ftr_report_ops(e, off, FTR_BLOCK, FTR_OPS_ALL & ~FTR_OPS_DATA, UINT64_MAX, HITS / 2,
 		       "recent collapses and splits of its PMD");
 	ftr_report_thp_range(e, off / e->pmd);
