@@ -440,7 +440,7 @@ void ftr_engine_run(const struct ftr_scenario *sc, struct ftr_env *env)
 		/* A replayed epoch ends when its operations are done, or at a generous limit. */
 		for (uint64_t t = ftr_now_ns() + (uint64_t)((e->replay ? 120 * o->timeout_mul : epoch_s) * 1e9);;) {
 			if (load32(&e->sh->fatal) || ftr_kmsg_poll(&env->kmsg) || ops_done(e) ||
-			    collapser_log_half_full(e))
+			    (!e->replay && collapser_log_half_full(e)))
 				break;
 			if (e->replay && ftr_replay_epoch_done(e->replay, load32(&e->sh->epoch)))
 				break;

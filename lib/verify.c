@@ -238,14 +238,12 @@ static void check_errnos(struct ftr_engine *e)
 	for (int i = 0; i < e->nroles; i++)
 		if (e->roles[i].kind == FTR_R_COLLAPSER)
 			who = &e->roles[i];
-	if (!who || !ftr_trace_mono() || !(sink.f = open_memstream(&buf, &len))) {
+	if (!who) {
 		ftr_trace_drain(NULL, NULL);
 		return;
 	}
-	sink.tid = __atomic_load_n(&who->st->tid, __ATOMIC_RELAXED);
-	ftr_trace_drain(keep_line, &sink);
-	fclose(sink.f);
-
+	/* This epoch's calls, judged or not: the engine ends an epoch by how far the
+	 * log moved since (collapser_log_half_full()). */
 	head = __atomic_load_n(&who->log->head, __ATOMIC_ACQUIRE);
 	first = ftr_oplog_first(who->log, head);
 	if (first > e->errnos_head)
@@ -253,6 +251,13 @@ static void check_errnos(struct ftr_engine *e)
 	else
 		first = e->errnos_head;
 	e->errnos_head = head;
+	if (!ftr_trace_mono() || !(sink.f = open_memstream(&buf, &len))) {
+		ftr_trace_drain(NULL, NULL);
+		return;
+	}
+	sink.tid = __atomic_load_n(&who->st->tid, __ATOMIC_RELAXED);
+	ftr_trace_drain(keep_line, &sink);
+	fclose(sink.f);
 	if (head > first && !(calls = calloc(head - first, sizeof(*calls))))
 		goto out;
 	for (uint64_t i = first; i < head; i++) {
