@@ -380,6 +380,14 @@ uint64_t ftr_engine_writes(const struct ftr_engine *e)
 	return n;
 }
 
+const struct ftr_role *ftr_engine_collapser(const struct ftr_engine *e)
+{
+	for (int i = 0; i < e->nroles; i++)
+		if (e->roles[i].kind == FTR_R_COLLAPSER)
+			return &e->roles[i];
+	return NULL;
+}
+
 static bool ops_done(const struct ftr_engine *e)
 {
 	return e->sc->max_ops && ftr_engine_writes(e) >= e->sc->max_ops;
@@ -393,14 +401,9 @@ static bool ops_done(const struct ftr_engine *e)
  */
 static bool collapser_log_half_full(const struct ftr_engine *e)
 {
-	for (int i = 0; i < e->nroles; i++) {
-		const struct ftr_role *r = &e->roles[i];
+	const struct ftr_role *r = ftr_engine_collapser(e);
 
-		if (r->kind == FTR_R_COLLAPSER &&
-		    __atomic_load_n(&r->log->head, __ATOMIC_ACQUIRE) - e->errnos_head >= r->log->cap / 2)
-			return true;
-	}
-	return false;
+	return r && __atomic_load_n(&r->log->head, __ATOMIC_ACQUIRE) - e->errnos_head >= r->log->cap / 2;
 }
 
 void ftr_engine_run(const struct ftr_scenario *sc, struct ftr_env *env)

@@ -212,6 +212,8 @@ struct ftr_engine {
 	char thp_msg[256];
 };
 
+/* The MADV_COLLAPSE role, or NULL (khugepaged mode, no collapse). */
+const struct ftr_role *ftr_engine_collapser(const struct ftr_engine *e);
 /* Writes completed so far by all writer roles. */
 uint64_t ftr_engine_writes(const struct ftr_engine *e);
 

@@ -432,9 +432,9 @@ void ftr_results(struct ftr_engine *e)
 	}
 	if (e->sc->churn)
 		churn_result(e);
-	if (who && who->kind == FTR_R_COLLAPSER && ftr_trace_mono())
+	if (ftr_engine_collapser(e) && ftr_trace_mono())
 		ftr_outcome_print(&e->errnos);
-	else if (who && who->kind == FTR_R_COLLAPSER)
+	else if (ftr_engine_collapser(e))
 		ftr_diag("errno by outcome: unavailable: %s", ftr_trace_active() ?
 			 "the trace clock is not CLOCK_MONOTONIC" : "no trace (see coverage)");
 	if (!who) {

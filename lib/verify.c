@@ -226,7 +226,7 @@ static void report_errno(struct ftr_engine *e, struct ftr_call *calls, size_t n,
  */
 static void check_errnos(struct ftr_engine *e)
 {
-	const struct ftr_role *who = NULL;
+	const struct ftr_role *who = ftr_engine_collapser(e);
 	struct ftr_outcome_stats st = { 0 };
 	struct trace_sink sink = { NULL, 0 };
 	uint64_t head, first, base = ftr_now_base();
@@ -235,9 +235,6 @@ static void check_errnos(struct ftr_engine *e)
 	size_t n = 0, len = 0;
 	FILE *f;
 
-	for (int i = 0; i < e->nroles; i++)
-		if (e->roles[i].kind == FTR_R_COLLAPSER)
-			who = &e->roles[i];
 	if (!who) {
 		ftr_trace_drain(NULL, NULL);
 		return;
