@@ -604,6 +604,52 @@ kill_session() { # SID GRACE: TERM, wait up to GRACE s, then KILL; 0 if all gone
 }
 
 # ---------------------------------------------------------------------------
+# Trace instances.  A test makes instances/ftr-<its pid> (its session id) and
+# removes it on its way out, but a SIGKILL leaves it, and tracefs too when the
+# test mounted it itself; the kernel keeps both until someone removes them.
+# ---------------------------------------------------------------------------
+TRACEFS=/sys/kernel/tracing
+TRACE_ROOTS=("$TRACEFS" /sys/kernel/debug/tracing)
+CUR_TRACEFS_MOUNTED=1   # tracefs was at $TRACEFS before the running test started
+
+tracefs_mounted() { # DIR: is a tracefs mounted there?
+	local src mnt type rest
+	while read -r src mnt type rest; do
+		[[ $mnt == "$1" && $type == tracefs ]] && return 0
+	done </proc/self/mounts
+	return 1
+}
+
+trace_leftovers() { # SID: remove what the test of session SID left in tracefs
+	local sid=$1 root inst i
+	[[ $sid =~ ^[0-9]+$ ]] || return 0
+	for root in "${TRACE_ROOTS[@]}"; do
+		# Unmounted roots are skipped: a look into debug/tracing would automount it.
+		tracefs_mounted "$root" || continue
+		inst=$root/instances/ftr-$sid
+		[[ -d $inst ]] || continue
+		# EBUSY until the last process of the test has closed its files.
+		for ((i = 0; i < 20; i++)); do
+			rmdir -- "$inst" 2>/dev/null && break
+			sleep 0.1
+		done
+		if [[ -d $inst ]]; then
+			out "# could not remove trace instance $inst left by the test"
+		else
+			out "# removed trace instance $inst left by the test"
+		fi
+	done
+	# A killed test cannot undo its own mount; lazily, as the test itself does.
+	if ((!CUR_TRACEFS_MOUNTED)) && tracefs_mounted "$TRACEFS"; then
+		if umount -l "$TRACEFS" 2>/dev/null; then
+			out "# unmounted $TRACEFS, mounted by the test"
+		else
+			out "# could not unmount $TRACEFS, mounted by the test"
+		fi
+	fi
+}
+
+# ---------------------------------------------------------------------------
 # Run one test.  Sets R_STATUS (ok|fail|skip|timeout) R_WHY R_RC.
 # ---------------------------------------------------------------------------
 CUR_SID="" CUR_FD="" CUR_SUB=""
@@ -623,6 +669,8 @@ run_one() { # NAME LABEL DIR BUDGET
 	R_STATUS="" R_WHY="" R_RC=""
 	out "# cmd: $name ${args[*]}"
 
+	CUR_TRACEFS_MOUNTED=1
+	tracefs_mounted "$TRACEFS" || CUR_TRACEFS_MOUNTED=0
 	# The subshell reports the test's pid and exit status in-band; the test
 	# is a background job here, so give it back default SIGINT/SIGQUIT.  The
 	# subshell ignores Ctrl-C so it outlives the test and reaps it (cleanup
@@ -684,6 +732,8 @@ run_one() { # NAME LABEL DIR BUDGET
 		out "# killing leftover processes of session $CUR_SID"
 		kill_session "$CUR_SID" 1
 	}
+	# Whatever way the test ended: a timeout, a SIGKILL from outside, a crash.
+	[[ -n $CUR_SID ]] && trace_leftovers "$CUR_SID"
 	CUR_SID=""
 	out "# exit=${R_RC:-none} after $(( (now - start) / 1000 ))s"
 	if ((timed_out)); then
@@ -772,7 +822,7 @@ cleanup() {
 	IFS=$' \t\n'    # a trap can run while a command's "IFS= read" prefix is active
 	local m dev img j
 	local -a kids
-	[[ -n $CUR_SID ]] && kill_session "$CUR_SID" 2
+	[[ -n $CUR_SID ]] && { kill_session "$CUR_SID" 2; trace_leftovers "$CUR_SID"; }
 	[[ -n $CUR_FD ]] && exec {CUR_FD}<&-
 	mapfile -t kids < <(jobs -p)
 	[[ -n $CUR_SUB ]] && kids+=("$CUR_SUB")

@@ -45,7 +45,8 @@ static void install_handlers(void)
 }
 
 /* --inject hang: change a knob, then hang in two processes that ignore polite signals.
- * Only the runner's timeout, its kill of the process group and its knob restore end it. */
+ * Only the runner's timeout, its kill of the process group and its knob restore end it;
+ * it hangs holding its trace instance, which only the runner can remove then. */
 static void __attribute__((noreturn)) hang(void)
 {
 	ftr_knob_set(FTR_THP_SYSFS "/khugepaged/scan_sleep_millisecs", "4242");
@@ -170,8 +171,6 @@ int ftr_main(const struct ftr_test *t, int argc, char **argv)
 	env.opts = &opts;
 	env.name = t->name;
 	env.kernel = u.release;
-	if (opts.inject == FTR_INJECT_HANG)
-		hang();
 	if (opts.record && !(env.record = fopen(opts.record, "we"))) {
 		fprintf(stderr, "%s: --record '%s': %s\n", opts.prog, opts.record, strerror(errno));
 		return FTR_EXIT_USAGE;
@@ -193,6 +192,9 @@ int ftr_main(const struct ftr_test *t, int argc, char **argv)
 		return FTR_EXIT_FAIL;
 	}
 	trace_start(t, &env);
+	/* After the instance exists: a test killed by the runner leaves one behind. */
+	if (opts.inject == FTR_INJECT_HANG)
+		hang();
 	ftr_probe_print(&env.caps);
 	if (!env.caps.tracefs.ok)
 		ftr_diag("coverage: tracefs not usable: %s", env.caps.tracefs.why);

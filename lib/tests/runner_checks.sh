@@ -164,6 +164,52 @@ nothing_left() { # nothing of a runner remains under IMGDIR
 	[[ -z $(mounts_under "$IMGDIR") && -z $(loops_under "$IMGDIR") && -z $(ls -A "$IMGDIR") ]]
 }
 knob() { cat "$KNOB"; }
+# Trace instances are global to the kernel, whatever is mounted where: look at
+# them through a tracefs of our own in a private mount namespace, which leaves
+# the machine's mounts as they were.  Not at /sys/kernel/tracing: the kernel
+# refuses a second mount of tracefs where it is mounted already (EBUSY).
+TRACEFS=/sys/kernel/tracing
+PEEK=$TMP/tracefs
+mkdir -p "$PEEK"
+in_tracefs() { # SHELL-CMD, run with a fresh tracefs at $PEEK
+	unshare -m sh -c "mount -t tracefs nodev $PEEK && $1" 2>/dev/null
+}
+instance_left() { in_tracefs "test -d $PEEK/instances/ftr-$1"; }
+# Not the negation: a tracefs that cannot be mounted proves nothing gone.
+instance_gone() { in_tracefs "test -d $PEEK/instances -a ! -e $PEEK/instances/ftr-$1"; }
+tracefs_mounts() { awk '$3 == "tracefs" { print $2 }' /proc/self/mounts | sort | tr '\n' ' '; }
+# The real hang test makes an instance only where tests can trace collapses.
+TRACE_OK=0
+[[ $HANG_TEST != fake_* ]] &&
+	in_tracefs "test -d $PEEK/instances -a -e $PEEK/events/huge_memory/mm_khugepaged_collapse_file" &&
+	TRACE_OK=1
+echo "# trace instance checks: $( ((TRACE_OK)) && echo on || echo "off ($HANG_TEST, or no tracefs with huge_memory events)")"
+
+# trace_checks WHAT SID OUTPUT MOUNTS-BEFORE: the killed test's instance was
+# removed by the runner, and tracefs is mounted where it was before.
+trace_checks() {
+	local what=$1 sid=$2 out=$3 before=$4 now
+	if ((!TRACE_OK)); then
+		ok "$what: no trace instance left # SKIP no trace instance to leave"
+		return
+	fi
+	grep -q "^# removed trace instance /sys/kernel/[a-z/]*tracing/instances/ftr-$sid left by the test\$" <<<"$out"
+	expect "$what: runner removed instances/ftr-${sid:-?} of the killed test"
+	[[ -n $sid ]] && instance_gone "$sid"
+	expect "$what: no instances/ftr-${sid:-?} left"
+	now=$(tracefs_mounts)
+	if [[ $now == "$before" ]]; then
+		ok "$what: tracefs mounted as before (${now:-nowhere})"
+	elif other_runners; then
+		ok "$what: tracefs mounted as before # SKIP another run_tests.sh was running"
+	else
+		nok "$what: tracefs mounted as before: '$before' -> '$now'"
+	fi
+	# Leave the machine as found, whatever the checks said.
+	[[ -n $sid ]] && instance_left "$sid" && in_tracefs "rmdir $PEEK/instances/ftr-$sid"
+	[[ " $before" != *" $TRACEFS "* && " $now" == *" $TRACEFS "* ]] && ! other_runners && umount -l "$TRACEFS"
+	return 0
+}
 other_runners() { # another run_tests.sh on the machine (not one of ours)?
 	local p c
 	for p in /proc/[0-9]*; do
@@ -180,8 +226,9 @@ other_runners() { # another run_tests.sh on the machine (not one of ours)?
 #     knob it changed is restored.
 # ---------------------------------------------------------------------------
 check_hang() {
-	local before out rc t0 t1 sid
+	local before out rc t0 t1 sid mnt
 	before=$(knob)
+	mnt=$(tracefs_mounts)
 	t0=$SECONDS
 	out=$(FTR_BUILD=$HANG_BUILD FTR_TIMEOUT=$TIMEOUT_BUDGET runner --fs tmpfs -t "$HANG_TEST:tmpfs" \
 		--seed 1 --duration 1 --test-args "--inject hang" 2>&1)
@@ -206,6 +253,7 @@ check_hang() {
 	else
 		nok "hang: restore was reported"
 	fi
+	trace_checks hang "$sid" "$out" "$mnt"
 	check "hang: summary line" test "$(tail -n1 <<<"$out")" = "0 passed, 1 failed, 0 skipped"
 	check "hang: nothing left in the scratch dir" nothing_left
 }
@@ -215,8 +263,9 @@ check_hang() {
 #     the runner alone, mid-test, with a loop-device fs set up: nothing left.
 # ---------------------------------------------------------------------------
 check_signal() { # INT|TERM
-	local sig=$1 before log=$TMP/sig-$1.log pid i rc sid had_loop=0 had_mount=0 hung=0
+	local sig=$1 before log=$TMP/sig-$1.log pid i rc sid had_loop=0 had_mount=0 hung=0 mnt had_inst=0
 	before=$(knob)
+	mnt=$(tracefs_mounts)
 	set -m    # own process group for the runner, and SIGINT not ignored in it
 	FTR_BUILD=$HANG_BUILD FTR_TIMEOUT=300 FTR_IMG_DIR=$IMGDIR \
 		"$RUNNER" --fs tmpfs,xfs -t "$HANG_TEST" --seed 1 --test-args "--inject hang" >"$log" 2>&1 &
@@ -232,6 +281,7 @@ check_signal() { # INT|TERM
 	[[ -n $(loops_under "$IMGDIR") ]] && had_loop=1
 	[[ -n $(mounts_under "$IMGDIR") ]] && had_mount=1
 	sid=$(sed -n 's/^# session \([0-9]*\)$/\1/p' "$log" | head -n1)
+	[[ -n $sid ]] && instance_left "$sid" && had_inst=1
 	if [[ $sig == INT ]]; then kill -INT -- "-$pid"; else kill -TERM "$pid"; fi
 	for ((i = 0; i < 300; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 	wait "$pid"; rc=$?
@@ -249,6 +299,83 @@ check_signal() { # INT|TERM
 	expect "SIG$sig: no process of the runner or test left"
 	check "SIG$sig: scan_sleep_millisecs restored" test "$(knob)" = "$before"
 	check "SIG$sig: summary line printed" grep -Eq '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$log"
+	((TRACE_OK)) && check "SIG$sig: the hanging test had made instances/ftr-${sid:-?}" test "$had_inst" = 1
+	trace_checks "SIG$sig" "$sid" "$(<"$log")" "$mnt"
+}
+
+# ---------------------------------------------------------------------------
+# (b2) SIGKILL: nothing in a test survives it, so its trace instance stays
+#      unless the runner removes it.  First without the runner (the control:
+#      the instance does stay), then under it, killed from outside.
+# ---------------------------------------------------------------------------
+wait_for() { # TENTHS CMD...: poll CMD every 0.1 s, at most TENTHS times
+	local n=$1 i; shift
+	for ((i = 0; i < n; i++)); do "$@" && return 0; sleep 0.1; done
+	return 1
+}
+session_gone() { ! session_alive "$1"; }
+pid_gone() { ! kill -0 "$1" 2>/dev/null; }
+check_sigkill() {
+	if ((!TRACE_OK)); then
+		ok "SIGKILL: trace instance removed # SKIP no trace instance to leave"
+		return
+	fi
+	local before mnt
+	before=$(knob)
+	mnt=$(tracefs_mounts)
+	# The control restores the knob itself: not to another hang test's value.
+	if [[ $before == 4242 ]]; then
+		ok "SIGKILL alone: instance stays after the kill # SKIP another hang test is running"
+	else
+		sigkill_alone "$before" "$mnt"
+	fi
+	sigkill_runner "$before" "$mnt"
+}
+sigkill_alone() { # KNOB-BEFORE TRACEFS-MOUNTS-BEFORE
+	local before=$1 mnt=$2 d=$TMP/sigkill log=$TMP/sigkill.log pid had=0 left=0
+	mkdir -p "$d"
+	# Not a process group leader, so setsid runs the test itself: its pid is
+	# the session id and names the instance.
+	setsid "$HANG_BUILD/selftests/$HANG_TEST" --dir "$d" --seed 1 --duration 1 --inject hang \
+		</dev/null >"$log" 2>&1 &
+	pid=$!
+	wait_for 300 grep -q '^# inject: hang' "$log"
+	instance_left "$pid" && had=1
+	kill -KILL -- "-$pid" 2>/dev/null
+	wait_for 50 session_gone "$pid"
+	wait "$pid" 2>/dev/null
+	instance_left "$pid" && left=1
+	diag <"$log"
+	check "SIGKILL alone: the hanging test had made instances/ftr-$pid" test "$had" = 1
+	check "SIGKILL alone: instances/ftr-$pid stays after the kill (what the runner must clean)" test "$left" = 1
+	# The control's own leftovers: instance, knob, the tracefs mount the test made.
+	((left)) && in_tracefs "rmdir $PEEK/instances/ftr-$pid"
+	echo "$before" >"$KNOB"
+	[[ " $mnt" != *" $TRACEFS "* && " $(tracefs_mounts)" == *" $TRACEFS "* ]] && umount -l "$TRACEFS"
+	instance_gone "$pid" && [[ $(knob) == "$before" && $(tracefs_mounts) == "$mnt" ]]
+	expect "SIGKILL alone: the check cleaned up after the control"
+	rm -rf -- "$d"
+}
+sigkill_runner() { # KNOB-BEFORE TRACEFS-MOUNTS-BEFORE
+	local before=$1 mnt=$2 log=$TMP/sigkill-runner.log rpid rc sid had=0 out
+	FTR_BUILD=$HANG_BUILD FTR_TIMEOUT=300 FTR_IMG_DIR=$IMGDIR \
+		"$RUNNER" --fs tmpfs -t "$HANG_TEST:tmpfs" --seed 1 --duration 1 --test-args "--inject hang" >"$log" 2>&1 &
+	rpid=$!
+	wait_for 300 grep -q '^# # inject: hang' "$log"
+	sid=$(sed -n 's/^# session \([0-9]*\)$/\1/p' "$log" | head -n1)
+	[[ -n $sid ]] && instance_left "$sid" && had=1
+	[[ -n $sid ]] && kill -KILL -- "-$sid" 2>/dev/null
+	# The runner ends on its own once its test is dead; a stuck one is stopped.
+	wait_for 300 pid_gone "$rpid" || kill -TERM "$rpid"
+	wait "$rpid"; rc=$?
+	out=$(<"$log")
+	diag <<<"$out"
+	check "SIGKILL under the runner: the hanging test had made instances/ftr-${sid:-?}" test "$had" = 1
+	[[ $rc -eq 1 ]] && grep -q "^not ok 1 $HANG_TEST:tmpfs # exit=137\$" <<<"$out"
+	expect "SIGKILL under the runner: exit $rc (want 1), reported as exit=137"
+	trace_checks "SIGKILL under the runner" "$sid" "$out" "$mnt"
+	check "SIGKILL under the runner: scan_sleep_millisecs restored" test "$(knob)" = "$before"
+	check "SIGKILL under the runner: nothing left in the scratch dir" nothing_left
 }
 
 # ---------------------------------------------------------------------------
@@ -362,6 +489,7 @@ check_mix() {
 check_hang
 check_signal INT
 check_signal TERM
+check_sigkill
 check_bad_input
 check_list
 check_mix
