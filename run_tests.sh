@@ -47,6 +47,8 @@ Run the file-thp-race selftests (root) on scratch filesystems, KTAP output.
   --timeout-mul N    multiply every timeout by N (integer; x3 more on a
                      debug kernel: KASAN, LOCKDEP, DEBUG_VM, PROVE_LOCKING)
   --test-args "ARGS" append ARGS (whitespace split) to every test's command
+  --known-issues F   waive the known kernel issues F lists ("TEST:FS ID" lines,
+                     see README): such a failure with its evidence is XFAIL
   --no-install       never install packages; print what is missing
   -h, --help         this text
 
@@ -74,7 +76,7 @@ label_type() { [[ $1 == tmpfs-huge ]] && echo tmpfs || echo "$1"; }
 # Options.  Validate everything before creating or changing anything.
 # ---------------------------------------------------------------------------
 OPT_FS="" OPT_DIR="" OPT_DURATION="" OPT_SEED="" OPT_QUICK=0 OPT_PATTERN="" OPT_EXCLUDE=""
-OPT_LIST=0 OPT_LOOP="" OPT_UNTIL_FAIL=0 OPT_TMUL=1 OPT_NO_INSTALL=0
+OPT_LIST=0 OPT_LOOP="" OPT_UNTIL_FAIL=0 OPT_TMUL=1 OPT_NO_INSTALL=0 OPT_KNOWN=""
 OPT_TEST_ARGS=${FTR_TEST_ARGS:-}
 
 parse_args() {
@@ -87,7 +89,7 @@ parse_args() {
 			set -- "$opt" "$val" "${@:2}"
 		fi
 		case $opt in
-		--fs|--dir|--duration|--seed|-t|--exclude|--loop|--timeout-mul|--test-args)
+		--fs|--dir|--duration|--seed|-t|--exclude|--loop|--timeout-mul|--test-args|--known-issues)
 			(($# >= 2)) || die_usage "$opt needs an argument"
 			val=$2; shift 2 ;;
 		*) shift ;;
@@ -111,6 +113,9 @@ parse_args() {
 		--timeout-mul) is_posint "$val" || die_usage "--timeout-mul: expected a positive integer, got '$val'"
 			OPT_TMUL=$val ;;
 		--test-args) OPT_TEST_ARGS="$OPT_TEST_ARGS $val" ;;
+		--known-issues) [[ -f $val && -r $val ]] || die_usage "--known-issues: '$val' is not a readable file"
+			# absolute: the tests run elsewhere; its lines are checked by the first test
+			OPT_KNOWN=$(realpath -- "$val") ;;
 		--no-install) OPT_NO_INSTALL=1 ;;
 		-h|--help) usage; exit 0 ;;
 		-*) die_usage "unknown option '$opt'" ;;
@@ -314,6 +319,15 @@ describe_tests() {
 		fi
 		TESTS+=("$name")
 	done
+}
+
+# A bad waiver file is one line and exit 2 before anything is set up: the tests
+# parse it (lib/known.c), so ask one of them.
+check_known_issues() {
+	[[ -n $OPT_KNOWN && ${#TESTS[@]} -gt 0 ]] || return 0
+	local err
+	err=$("$BIN_DIR/${TESTS[0]}" --known-issues "$OPT_KNOWN" --describe 2>&1 >/dev/null) ||
+		die_usage "--known-issues ${err#*--known-issues }"
 }
 
 # Does test NAME declare filesystem TYPE?  "tmpfs" covers both tmpfs labels.
@@ -663,6 +677,7 @@ run_one() { # NAME LABEL DIR BUDGET
 	[[ -n $DURATION ]] && args+=(--duration "$DURATION")
 	((OPT_QUICK)) && args+=(--quick)
 	((EFF_TMUL != 1)) && args+=(--timeout-mul "$EFF_TMUL")
+	[[ -n $OPT_KNOWN ]] && args+=(--known-issues "$OPT_KNOWN")
 	args+=("${TEST_ARGS[@]}")
 	# Soak: keep each test's operation log beside its output for the failing iteration.
 	[[ -n ${RESULTS:-} ]] && args+=(--record "$RESULTS/$name-$label.oplog")
@@ -913,6 +928,7 @@ main() {
 	ensure_build
 	[[ -n $(list_binaries) ]] || { warn "no test binaries in $BIN_DIR"; exit 2; }
 	describe_tests
+	check_known_issues
 	build_plan
 	((${#P_TEST[@]})) || { warn "no test matches${OPT_PATTERN:+ \"$OPT_PATTERN\"} on ${SEL_LABELS[*]}"; exit 2; }
 

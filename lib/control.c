@@ -2,7 +2,8 @@
 /*
  * What roles tell the controller while they race: the operations they did (their
  * logs), wrong data or a hard error (fatal: the epoch ends and the first one is
- * reported), a broken or a known-broken kernel contract (the churn verdict), and
+ * reported), a broken kernel contract, or one broken as a known issue with its
+ * evidence (the churn verdict), and
  * which range an operation worked on (so overlaps with collapses are counted there).
  * Everything lands in the shared area, so forked roles report the same way.
  */
@@ -57,8 +58,8 @@ void ftr_churn_range(struct ftr_role *r, uint64_t off, uint64_t len)
 	}
 }
 
-static void contract_record(struct ftr_role *r, uint32_t *flag, char *msg, size_t len,
-			    const char *fmt, va_list ap)
+static void contract_record(struct ftr_role *r, uint32_t *flag, char *msg, size_t len, uint32_t *idp,
+			    uint32_t id, const char *fmt, va_list ap)
 {
 	uint32_t zero = 0;
 	int n;
@@ -66,6 +67,8 @@ static void contract_record(struct ftr_role *r, uint32_t *flag, char *msg, size_
 	/* The first one wins; the controller reports it after quiescing. */
 	if (!__atomic_compare_exchange_n(flag, &zero, 1, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 		return;
+	if (idp)
+		*idp = id;
 	n = snprintf(msg, len, "%s: ", r->name);
 	vsnprintf(msg + n, len - n, fmt, ap);
 	__atomic_store_n(flag, 2, __ATOMIC_RELEASE);
@@ -77,20 +80,17 @@ void ftr_contract_fail(struct ftr_role *r, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	contract_record(r, &sh->contract, sh->contract_msg, sizeof(sh->contract_msg), fmt, ap);
+	contract_record(r, &sh->contract, sh->contract_msg, sizeof(sh->contract_msg), NULL, 0, fmt, ap);
 	va_end(ap);
 }
 
-void ftr_contract_known(struct ftr_role *r, const char *fmt, ...)
+void ftr_contract_known(struct ftr_role *r, enum ftr_known_id id, const char *fmt, ...)
 {
 	struct ftr_shared *sh = r->eng->sh;
 	va_list ap;
 
 	va_start(ap, fmt);
-	if (r->eng->env->opts->strict)
-		contract_record(r, &sh->contract, sh->contract_msg, sizeof(sh->contract_msg), fmt, ap);
-	else
-		contract_record(r, &sh->known, sh->known_msg, sizeof(sh->known_msg), fmt, ap);
+	contract_record(r, &sh->known, sh->known_msg, sizeof(sh->known_msg), &sh->known_id, id, fmt, ap);
 	va_end(ap);
 }
 

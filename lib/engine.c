@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "contract.h"
 #include "engine.h"
 #include "knob.h"
 #include "ktap.h"
@@ -357,6 +358,10 @@ static int engine_setup(struct ftr_engine *e, const struct ftr_scenario *sc, str
 
 static void engine_teardown(struct ftr_engine *e)
 {
+	free(e->bads);
+	free(e->cwin);
+	if (e->pinned)
+		munmap(e->pinned, e->psz);
 	for (int i = 0; i < e->nroles; i++)
 		free(e->roles[i].segs);
 	if (e->map != MAP_FAILED)
@@ -443,7 +448,7 @@ void ftr_engine_run(const struct ftr_scenario *sc, struct ftr_env *env)
 		/* A replayed epoch ends when its operations are done, or at a generous limit. */
 		for (uint64_t t = ftr_now_ns() + (uint64_t)((e->replay ? 120 * o->timeout_mul : epoch_s) * 1e9);;) {
 			if (load32(&e->sh->fatal) || ftr_kmsg_poll(&env->kmsg) || ops_done(e) ||
-			    (!e->replay && collapser_log_half_full(e)))
+			    (!e->replay && (collapser_log_half_full(e) || ftr_contract_all_sealed(e))))
 				break;
 			if (e->replay && ftr_replay_epoch_done(e->replay, load32(&e->sh->epoch)))
 				break;

@@ -25,6 +25,7 @@
 
 #include "fzsync.h"
 #include "kmsg.h"
+#include "known.h"
 #include "opts.h"
 #include "oplog.h"
 #include "oracle.h"
@@ -88,6 +89,7 @@ struct ftr_role_stats {
 	int32_t in_op;		/* 1 while inside an operation (watchdog) */
 	int32_t tid;		/* the thread that runs the role: its trace events carry it */
 	int32_t spare;
+	uint64_t thp_checked;	/* collapser: calls whose THP contract was checked right after */
 };
 
 /*
@@ -99,6 +101,7 @@ struct ftr_role_stats {
 struct ftr_seqc {
 	uint64_t seq;
 	int64_t active;
+	uint64_t t_end;		/* ftr_now_ns() when the latest operation ended */
 };
 
 #define FTR_SEQC_BUSY UINT64_MAX
@@ -111,6 +114,13 @@ static inline void ftr_seqc_begin(struct ftr_seqc *c)
 
 static inline void ftr_seqc_end(struct ftr_seqc *c)
 {
+	uint64_t now = ftr_now_ns(), t = __atomic_load_n(&c->t_end, __ATOMIC_RELAXED);
+
+	/* khugepaged's collapses are known only by their trace time: whether a split
+	 * ended after one is a matter of clocks (contract.c). */
+	while (t < now && !__atomic_compare_exchange_n(&c->t_end, &t, now, true, __ATOMIC_RELAXED,
+							__ATOMIC_RELAXED))
+		;
 	__atomic_sub_fetch(&c->active, 1, __ATOMIC_SEQ_CST);
 }
 
@@ -134,6 +144,12 @@ struct ftr_pmd_state {
 	struct ftr_seqc write;		/* writes of any path into the PMD */
 	uint64_t ok_split;		/* split.seq + 1 as of a collapse that returned 0 */
 	uint64_t ok_store;		/* store.seq as of that collapse */
+	/* A collapse that returned 0 while a write into the PMD was in flight: writers
+	 * keep off it until the epoch's check after eviction, so that a clean THP
+	 * holding new data is caught before a later write dirties it (contract.h). */
+	uint32_t sealed;
+	uint32_t sealed_collapse;	/* ... and the trace shows that call's collapse_file success */
+	uint64_t sealed_t0;		/* when the sealing call began (ftr_now_ns()) */
 };
 
 enum ftr_phase { FTR_PH_SETUP, FTR_PH_RUN, FTR_PH_QUIESCE, FTR_PH_STOP };
@@ -149,9 +165,31 @@ struct ftr_shared {
 	struct ftr_seqc collapse_any;	/* every MADV_COLLAPSE call, whatever its PMD */
 	uint32_t contract;	/* a churn role saw the kernel break a stated contract */
 	char contract_msg[256];
-	uint32_t known;		/* ... or hit a known kernel issue (XFAIL unless --strict) */
+	uint32_t known;		/* ... or hit a known kernel issue, with evidence (known.h) */
+	uint32_t known_id;
 	char known_msg[256];
+	uint32_t thp;		/* the THP contract broke (contract.h): first report wins */
+	char thp_msg[400];
 	struct ftr_fzsync fz;	/* the collapser and the fz writer, with .fzsync */
+};
+
+/* A bad block as one check saw it (verify.c): for the report, and for the evidence
+ * of known issues, which must cover every one (known.h). */
+enum ftr_stage { FTR_ST_RACING, FTR_ST_READ, FTR_ST_MAP, FTR_ST_MAP2, FTR_ST_EVICTED, FTR_ST_NR };
+extern const char *const ftr_stage_names[FTR_ST_NR];
+
+struct ftr_bad_rec {
+	struct ftr_bad b;
+	enum ftr_stage stage;
+	uint32_t epoch;
+};
+
+/* When a MADV_COLLAPSE call that ran collapse_file() was in progress (ftr_now_ns()),
+ * and whether that built a THP. */
+struct ftr_window {
+	uint64_t t0, t1;
+	uint32_t epoch;
+	bool built;
 };
 
 struct ftr_engine;
@@ -200,16 +238,19 @@ struct ftr_engine {
 	struct ftr_replay *replay;	/* sc->replay: roles take their ops from it */
 	void *shm;
 	size_t shm_len;
+	void *pinned;			/* --inject resident: a page kept mapped */
 	/* results */
 	uint64_t epochs, verified_bytes, verify_ns, evicted_epochs, resident_after_evict;
-	uint64_t thp_checked, thp_pmd_mapped_checked;
+	uint64_t thp_checked, thp_pmd_mapped_checked;	/* at epoch ends (contract.h) */
+	uint64_t sealed_checked, sealed_no_collapse, sealed_unchecked;
+	uint64_t khugepaged_attempts, khugepaged_collapsed;	/* its collapse_file events on our file */
 	struct ftr_outcome_tab errnos;	/* the collapser's errno by trace outcome */
 	uint64_t errnos_head;		/* its log entries judged so far */
-	bool data_bad, thp_bad, errno_bad;
-	bool racing_bad;		/* the data failure was seen by a racing reader */
-	unsigned bad_classes;		/* 1 << enum ftr_class of every bad block reported */
-	unsigned bad_paths;		/* 1 << the path that last wrote each of them */
-	char thp_msg[256];
+	bool data_bad, errno_bad;
+	struct ftr_bad_rec *bads;	/* every bad block every check saw */
+	size_t nbads, bads_cap;
+	struct ftr_window *cwin;	/* every call with a collapse_file event of its own */
+	size_t ncwin, cwin_cap;
 };
 
 /* The MADV_COLLAPSE role, or NULL (khugepaged mode, no collapse). */
@@ -256,8 +297,10 @@ void ftr_churn_range(struct ftr_role *r, uint64_t off, uint64_t len);
 /* A churn role saw the kernel break a contract its scenario states; the first one is
  * reported as the churn subtest's failure. */
 void ftr_contract_fail(struct ftr_role *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* The same for a contract the kernel is known to break: XFAIL, or a failure with --strict. */
-void ftr_contract_known(struct ftr_role *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same for a contract the kernel is known to break, where the role has the evidence
+ * of that issue (known.h): still a failure, unless a waiver covers it. */
+void ftr_contract_known(struct ftr_role *r, enum ftr_known_id id, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 /* A role saw wrong data (bad != NULL) or a hard error: the first one is reported. */
 void ftr_fatal(struct ftr_role *r, const struct ftr_bad *bad, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -269,9 +312,9 @@ void ftr_role_log_arg(struct ftr_role *r, enum ftr_op op, uint64_t t0, uint64_t 
 int ftr_errno_slot(int err);
 extern const char *const ftr_errno_slot_names[FTR_ERRNO_SLOTS];
 
-/* report.c */
+/* report.c: nbad bad blocks seen through how; the first detail ones described in full. */
 void ftr_report_bad(struct ftr_engine *e, const char *how, const struct ftr_bad *bad,
-		    uint32_t nbad, uint32_t shown);
+		    uint32_t nbad, uint32_t detail);
 void ftr_report_thp_range(struct ftr_engine *e, uint32_t pmd);
 /* The operations of every role on [off, off+len) (op_mask: 1 << enum ftr_op) that
  * began no later than until (ns since the start; UINT64_MAX: any), at most max. */

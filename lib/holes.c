@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "contract.h"
 #include "engine.h"
 #include "roles.h"
 
@@ -168,7 +169,8 @@ static int op_truncate(struct ftr_role *r)
 	struct stat st;
 	int err = 0, ret;
 
-	if (!owns_tail(r, &first, &n)) {
+	if (!owns_tail(r, &first, &n) ||
+	    !ftr_contract_may_write(e, (uint64_t)first * FTR_BLOCK, e->size - (uint64_t)first * FTR_BLOCK)) {
 		ftr_pause_us(r, 1000);
 		return 0;
 	}

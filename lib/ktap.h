@@ -19,7 +19,7 @@ enum ftr_exit {
 	FTR_EXIT_SKIP = 4,
 };
 
-/* FTR_XFAIL: a known kernel issue was hit; "ok ... # XFAIL why", a failure with --strict. */
+/* FTR_XFAIL: a known kernel issue that a waiver covers (known.h): "ok ... # XFAIL why". */
 enum ftr_result { FTR_PASS, FTR_FAIL, FTR_SKIP, FTR_XFAIL };
 
 void ftr_ktap_plan(int nr_tests);

@@ -18,14 +18,16 @@ const char *const ftr_inject_names[FTR_INJECT_NR] = {
 	[FTR_INJECT_STALE] = "stale", [FTR_INJECT_MISPLACE] = "misplace",
 	[FTR_INJECT_ZERO] = "zero", [FTR_INJECT_FLIP] = "flip", [FTR_INJECT_THP] = "thp",
 	[FTR_INJECT_KMSG] = "kmsg", [FTR_INJECT_HANG] = "hang", [FTR_INJECT_STUCK] = "stuck",
-	[FTR_INJECT_ERRNO] = "errno",
+	[FTR_INJECT_ERRNO] = "errno", [FTR_INJECT_STALE_DISK] = "stale-disk",
+	[FTR_INJECT_THP_CALL] = "thp-call", [FTR_INJECT_RESIDENT] = "resident",
 };
 
 void ftr_opts_usage(const char *prog)
 {
 	printf("usage: %s [--dir DIR] [--fs LABEL] [--duration S] [--seed N] [--threads N]\n"
-	       "       [--file-size SIZE] [--quick] [--timeout-mul N] [--verbose] [--record FILE] [--strict]\n"
-	       "       [--inject lost-write|stale|misplace|zero|flip|thp|kmsg|hang|stuck|errno] [--describe]\n"
+	       "       [--file-size SIZE] [--quick] [--timeout-mul N] [--verbose] [--record FILE]\n"
+	       "       [--known-issues FILE] [--describe]\n"
+	       "       [--inject lost-write|stale|misplace|zero|flip|thp|kmsg|hang|stuck|errno|stale-disk|thp-call|resident]\n"
 	       "Without --dir the test mounts a private tmpfs. Exit: 0 pass, 1 fail, 4 skip, 2 usage.\n",
 	       prog);
 }
@@ -82,7 +84,7 @@ int ftr_opts_parse(struct ftr_opts *o, int argc, char **argv)
 		{ "inject", required_argument, NULL, 'i' },
 		{ "record", required_argument, NULL, 'r' },
 		{ "describe", no_argument, NULL, 'X' },
-		{ "strict", no_argument, NULL, 'K' },
+		{ "known-issues", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -98,7 +100,7 @@ int ftr_opts_parse(struct ftr_opts *o, int argc, char **argv)
 	o->timeout_mul = 1;
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+d:f:D:s:T:S:qm:vi:r:XKh", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+d:f:D:s:T:S:qm:vi:r:XK:h", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			if (stat(optarg, &st))
@@ -161,7 +163,7 @@ int ftr_opts_parse(struct ftr_opts *o, int argc, char **argv)
 			o->describe = true;
 			break;
 		case 'K':
-			o->strict = true;
+			o->known_issues = optarg;	/* read by ftr_known_load(), before anything runs */
 			break;
 		case 'h':
 			ftr_opts_usage(o->prog);

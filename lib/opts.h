@@ -24,6 +24,9 @@ enum ftr_inject {
 	FTR_INJECT_HANG,	/* changes a knob and hangs: the runner's timeout must fire */
 	FTR_INJECT_STUCK,	/* a role stops responding: the engine's watchdog must fire */
 	FTR_INJECT_ERRNO,	/* MADV_COLLAPSE's EAGAIN is taken for EINVAL: the errno contract fires */
+	FTR_INJECT_STALE_DISK,	/* the disk gets a block's previous version under a clean page cache */
+	FTR_INJECT_THP_CALL,	/* the collapser takes a call that failed with EAGAIN for a success */
+	FTR_INJECT_RESIDENT,	/* a page stays mapped through the eviction: it must be reported */
 	FTR_INJECT_NR,
 };
 
@@ -40,7 +43,7 @@ struct ftr_opts {
 	int verbose;
 	bool quick;
 	bool describe;
-	bool strict;		/* known kernel issues fail instead of XFAIL */
+	const char *known_issues;	/* the waiver file (known.h), or NULL */
 	double timeout_mul;
 	size_t file_size;	/* 0: the scenario's default */
 	enum ftr_inject inject;

@@ -82,6 +82,7 @@ void ftr_outcome_attribute(FILE *f, int tid, struct ftr_call *calls, size_t n,
 			continue;
 		st->attributed++;
 		if (ev.ev == 'c') {
+			c->collapsed |= ftr_trace_collapsed(ev.result);
 			c->attempts += c->attempts < UINT8_MAX;
 			c->dirty += c->dirty < UINT8_MAX && !strcmp(ev.result, FTR_DIRTY_RESULT);
 		}
@@ -129,6 +130,7 @@ void ftr_outcome_add(struct ftr_outcome_tab *t, const struct ftr_call *calls, si
 
 		t->retried += calls[i].attempts > 1;
 		t->dirty += calls[i].dirty > 0;
+		t->collapsed += calls[i].collapsed && !calls[i].err;
 		for (r = 0; r < t->nrows; r++)
 			if (t->row[r].err == calls[i].err && !strcmp(t->row[r].outcome, oc))
 				break;

@@ -39,6 +39,7 @@ struct ftr_call {
 	/* attributed from the trace: */
 	uint8_t attempts;	/* collapse_file events; two: it wrote back and retried */
 	uint8_t dirty;		/* of them, page_dirty_or_writeback */
+	uint8_t collapsed;	/* of them, one that built the THP (ftr_trace_collapsed()) */
 	char outcome[40];	/* the last event's result; "" when none was attributed */
 };
 
@@ -60,6 +61,7 @@ struct ftr_outcome_tab {
 	unsigned nrows;
 	struct { unsigned long n; int err; char outcome[40]; } row[32];
 	unsigned long calls, dirty, retried;
+	unsigned long collapsed;	/* calls that returned 0 after a collapse_file success */
 	unsigned long unlogged;		/* calls the log no longer held: not judged */
 	struct ftr_outcome_stats st;
 };

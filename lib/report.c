@@ -10,7 +10,9 @@
 #include <unistd.h>
 #include <string.h>
 
+#include "contract.h"
 #include "engine.h"
+#include "known.h"
 #include "ktap.h"
 #include "replay.h"
 #include "roles.h"
@@ -85,21 +87,29 @@ static void report_one(struct ftr_engine *e, const struct ftr_bad *b)
 }
 
 void ftr_report_bad(struct ftr_engine *e, const char *how, const struct ftr_bad *bad,
-		    uint32_t nbad, uint32_t shown)
+		    uint32_t nbad, uint32_t detail)
 {
 	uint32_t classes[FTR_GARBAGE + 1] = { 0 };
+	char line[200] = "";
+	size_t o = 0;
 
+	for (uint32_t i = 0; i < nbad; i++)
+		classes[bad[i].cls]++;
+	for (int c = FTR_LOST; c <= FTR_GARBAGE; c++)
+		if (classes[c] && o < sizeof(line))
+			o += snprintf(line + o, sizeof(line) - o, " %s %u", ftr_class_name(c), classes[c]);
+	if (!detail) {
+		ftr_diag("wrong data also through %s after epoch %llu: %u blocks (%s), the first block %u at %#llx",
+			 how, (unsigned long long)e->epochs, nbad, line + 1, bad[0].block,
+			 (unsigned long long)bad[0].block * FTR_BLOCK);
+		return;
+	}
 	ftr_diag("WRONG DATA on %s (%s) in %s, seen through %s after epoch %llu:", e->env->fs,
 		 e->env->caps.fstype, e->path, how, (unsigned long long)e->epochs);
-	for (uint32_t i = 0; i < shown; i++) {
-		classes[bad[i].cls]++;
-		e->bad_classes |= 1u << bad[i].cls;
-		e->bad_paths |= 1u << ftr_ver_path(bad[i].want);
-		if (i < 4)
-			report_one(e, &bad[i]);
-	}
-	if (nbad > 4)
-		ftr_diag("... and %u more bad blocks", nbad - 4);
+	for (uint32_t i = 0; i < nbad && i < detail; i++)
+		report_one(e, &bad[i]);
+	if (nbad > detail)
+		ftr_diag("... and %u more bad blocks", nbad - detail);
 	for (int c = FTR_LOST; c <= FTR_GARBAGE; c++)
 		if (classes[c])
 			ftr_diag("oracle: class=%s blocks=%u", ftr_class_name(c), classes[c]);
@@ -206,8 +216,8 @@ void ftr_report_replay(struct ftr_engine *e)
 		ARG(" --ro");
 	if (o->inject)
 		ARG(" --inject %s", ftr_inject_names[o->inject]);
-	if (o->strict)
-		ARG(" --strict");
+	if (o->known_issues)
+		ARG(" --known-issues %s", o->known_issues);
 #undef ARG
 	ftr_diag("replay%s (kernel %s, %s on %s): %s", self ? "" : " with thp-race", e->env->kernel,
 		 e->env->caps.fstype, e->env->dir, cmd);
@@ -284,29 +294,11 @@ void ftr_report_summary(struct ftr_engine *e)
 		ftr_fzsync_str(&e->sh->fz, fz, sizeof(fz));
 		ftr_diag("fzsync: %s", fz);
 	}
-	ftr_diag("epochs verified %llu (evicted and re-read %llu, pages still resident after eviction %llu); "
+	ftr_diag("epochs verified %llu (re-read after a complete eviction %llu, pages still resident after eviction %llu); "
 		 "oracle %.2f GiB/s over %.1f MiB", (unsigned long long)e->epochs,
 		 (unsigned long long)e->evicted_epochs, (unsigned long long)e->resident_after_evict,
 		 e->verify_ns ? e->verified_bytes / (e->verify_ns / 1e9) / (1 << 30) : 0.0,
 		 e->verified_bytes / 1048576.0);
-}
-
-static uint64_t collapses(struct ftr_engine *e, uint64_t *attempts, const struct ftr_role **who)
-{
-	uint64_t ok = 0;
-
-	*attempts = 0;
-	*who = NULL;
-	for (int i = 0; i < e->nroles; i++) {
-		const struct ftr_role *r = &e->roles[i];
-
-		if (r->kind != FTR_R_COLLAPSER && r->kind != FTR_R_KHUGEPAGED)
-			continue;
-		*who = r;
-		ok += r->st->res[0];
-		*attempts += r->st->ops;
-	}
-	return ok;
 }
 
 static void churn_result(struct ftr_engine *e)
@@ -328,9 +320,9 @@ static void churn_result(struct ftr_engine *e)
 		ftr_report_replay(e);
 		ftr_ktap_result(FTR_FAIL, "churn", "%s", e->sh->contract_msg);
 	} else if (__atomic_load_n(&e->sh->known, __ATOMIC_ACQUIRE) == 2) {
-		ftr_diag("KNOWN KERNEL ISSUE: %s", e->sh->known_msg);
+		ftr_diag("KNOWN KERNEL ISSUE %s: %s", ftr_known_names[e->sh->known_id], e->sh->known_msg);
 		ftr_report_replay(e);
-		ftr_ktap_result(FTR_XFAIL, "churn", "%s (a failure with --strict)", e->sh->known_msg);
+		ftr_known_result(e, "churn", e->sh->known_id, e->sh->known_msg);
 	} else if (!ops) {
 		ftr_ktap_result(FTR_SKIP, "churn", "no churn operation succeeded here (see the role lines)");
 	} else {
@@ -338,95 +330,23 @@ static void churn_result(struct ftr_engine *e)
 	}
 }
 
-/*
- * A racing reader saw zeros in a block that nobody was writing, while another role's
- * fallocate(ZERO_RANGE) of a different part of the same page ran, and the block reads
- * back intact now.  The kernel zeroed more of the page cache than the range for a
- * moment; tools/zero-range-beside reproduces it without the engine.
- */
-static bool zeroed_beside(struct ftr_engine *e)
-{
-	const struct ftr_bad *b = &e->sh->fatal_bad;
-	uint64_t off = (uint64_t)b->block * FTR_BLOCK, page = off & ~(uint64_t)(e->psz - 1), r0 = 0, r1 = 0;
-	struct ftr_oplog *logs[FTR_MAX_ROLES];
-	struct ftr_op_hit hits[HITS];
-	uint8_t now[FTR_BLOCK];
-	int n;
-
-	if (!e->racing_bad || b->cls != FTR_ZERO || pread(e->fd, now, FTR_BLOCK, off) != FTR_BLOCK ||
-	    ftr_oracle_check(&e->oracle, now, b->block, 1, NULL, NULL, 0, NULL))
-		return false;
-	for (int i = 0; i < e->nroles; i++)
-		logs[i] = e->roles[i].log;
-	/* The read that saw it: a reader logs how many bad blocks it saw. */
-	n = ftr_oplog_find(logs, e->nroles, off, FTR_BLOCK, 1u << FTR_OP_READ, UINT64_MAX, hits, HITS);
-	for (int i = 0; i < n; i++)
-		if (hits[i].e.res > 0)
-			r0 = hits[i].e.t0, r1 = hits[i].e.t1;
-	n = ftr_oplog_find(logs, e->nroles, page, e->psz, 1u << FTR_OP_PUNCH, UINT64_MAX, hits, HITS);
-	for (int i = 0; i < n && r1; i++) {
-		const struct ftr_role *r = &e->roles[hits[i].role];
-		const struct ftr_op_entry *o = &hits[i].e;
-
-		if (r->kind == FTR_R_CHURN && ftr_churn_roles[r->mode] == &ftr_churn_zero &&
-		    o->t0 <= r1 && o->t1 >= r0 && (off + FTR_BLOCK <= o->off || off >= o->off + o->len))
-			return true;
-	}
-	return false;
-}
-
-/*
- * Lost writes that the old READ_ONLY_THP_FOR_FS rules cause by design, recognised by
- * their signature: the kernel collapses read-only mappings of this filesystem but not
- * writable ones, only other processes write (they open the file for write), and every
- * bad block is an older version.  do_dentry_open() truncates the whole page cache when
- * a file with THPs is opened for write, dirty pages of earlier writers included, and
- * collapse_file() raises nr_thps for the whole mapping while it works on one PMD.
- */
-static const char *known_data_issue(struct ftr_engine *e)
-{
-	const struct ftr_caps *c = &e->env->caps;
-
-	/*
-	 * An O_DIRECT write must invalidate the page cache over its range; when a folio
-	 * there cannot be (mapped, dirty, locked by a collapse), the kernel says so and
-	 * leaves it stale: Linux does not keep O_DIRECT coherent with such a page cache.
-	 * A PMD-sized folio widens the range a small direct write has to invalidate.
-	 */
-	if (zeroed_beside(e))
-		return "fallocate(ZERO_RANGE) of part of a page made a concurrent reader see zeros "
-		       "in another part of it, which nobody wrote and which reads back intact";
-	ftr_kmsg_poll(&e->env->kmsg);
-	if (e->bad_classes == 1u << FTR_LOST && e->bad_paths == 1u << FTR_P_DIRECT &&
-	    ftr_kmsg_seen(&e->env->kmsg, "Page cache invalidation failure on direct I/O"))
-		return "an O_DIRECT write could not invalidate the page cache over its range "
-		       "(dio_warn_stale_pagecache: \"Possible data corruption due to collision with "
-		       "buffered I/O\"), so the cache kept the older data";
-
-	if (e->sc->ro_mapping && !c->is_shmem && c->collapse_ro.ok && !c->collapse_rw.ok &&
-	    e->bad_classes == 1u << FTR_LOST)
-		return "READ_ONLY_THP_FOR_FS: opening a file for write while collapse_file() has "
-		       "nr_thps raised truncates its page cache in do_dentry_open(), discarding the "
-		       "dirty data of an earlier writer";
-	return NULL;
-}
-
 void ftr_results(struct ftr_engine *e)
 {
-	const struct ftr_cap *cap = e->sc->ro_mapping ? &e->env->caps.collapse_ro : &e->env->caps.collapse_rw;
-	const struct ftr_role *who;
-	uint64_t attempts, ok = collapses(e, &attempts, &who);
+	enum ftr_known_id id;
+	char ev[600];
 
 	ftr_report_summary(e);
-	if (e->data_bad && known_data_issue(e) && !e->env->opts->strict) {
-		ftr_diag("KNOWN KERNEL ISSUE: %s", known_data_issue(e));
-		ftr_report_replay(e);
-		ftr_ktap_result(FTR_XFAIL, "data", "a known kernel issue, above (a failure with --strict)");
-	} else if (e->data_bad) {
+	if (e->data_bad) {
+		id = ftr_known_data(e, ev, sizeof(ev));
 		ftr_kmsg_poll(&e->env->kmsg);
 		ftr_kmsg_dump(&e->env->kmsg, 20);
 		ftr_report_replay(e);
-		ftr_ktap_result(FTR_FAIL, "data", "wrong data (report above)");
+		if (id) {
+			ftr_diag("KNOWN KERNEL ISSUE %s: %s", ftr_known_names[id], ev);
+			ftr_known_result(e, "data", id, ev);
+		} else {
+			ftr_ktap_result(FTR_FAIL, "data", "wrong data (report above)");
+		}
 	} else {
 		ftr_ktap_result(FTR_PASS, "data", NULL);
 	}
@@ -437,25 +357,5 @@ void ftr_results(struct ftr_engine *e)
 	else if (ftr_engine_collapser(e))
 		ftr_diag("errno by outcome: unavailable: %s", ftr_trace_active() ?
 			 "the trace clock is not CLOCK_MONOTONIC" : "no trace (see coverage)");
-	if (!who) {
-		ftr_ktap_result(FTR_SKIP, "collapse", "the scenario does not collapse");
-	} else if (e->thp_bad) {
-		ftr_diag("THP CONTRACT BROKEN: %s", e->thp_msg);
-		ftr_report_replay(e);
-		ftr_ktap_result(FTR_FAIL, "collapse", "THP state contradicts MADV_COLLAPSE");
-	} else if (e->errno_bad) {
-		ftr_report_replay(e);
-		ftr_ktap_result(FTR_FAIL, "collapse", "MADV_COLLAPSE's errno contradicts its trace outcome");
-	} else if (!ok && !cap->ok) {
-		ftr_ktap_result(FTR_SKIP, "collapse", "%s (%llu attempts, last error %s)", cap->why,
-				(unsigned long long)attempts, strerror(who->st->last_err));
-	} else if (!ok) {
-		ftr_ktap_result(FTR_SKIP, "collapse", "not exercised: 0 of %llu collapses succeeded (last error %s)",
-				(unsigned long long)attempts, strerror(who->st->last_err));
-	} else {
-		ftr_diag("collapse: %llu of %llu succeeded; THP contract checked on %llu PMDs (%llu PMD-mapped)",
-			 (unsigned long long)ok, (unsigned long long)attempts,
-			 (unsigned long long)e->thp_checked, (unsigned long long)e->thp_pmd_mapped_checked);
-		ftr_ktap_result(FTR_PASS, "collapse", NULL);
-	}
+	ftr_contract_result(e);
 }

@@ -25,7 +25,7 @@ struct role_priv {
 	size_t read_max;
 	uint32_t *perm, perm_pos;	/* collapser: PMDs in random order */
 	uint64_t last_end;		/* collapser: when its last call was logged */
-	unsigned long scans, collapsed;	/* khugepaged watcher */
+	unsigned long scans;		/* khugepaged watcher: full scans seen */
 	void *churn;			/* a churn role's own state */
 };
 

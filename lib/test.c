@@ -138,7 +138,7 @@ int ftr_main(const struct ftr_test *t, int argc, char **argv)
 	size_t size;
 	int ret;
 
-	if (ftr_opts_parse(&opts, argc, argv))
+	if (ftr_opts_parse(&opts, argc, argv) || (opts.known_issues && ftr_known_load(opts.prog, opts.known_issues)))
 		return FTR_EXIT_USAGE;
 	if (opts.describe) {
 		printf("name=%s\nfs=%s\n", t->name, t->fs);

@@ -138,12 +138,20 @@ int ftr_folio_scan_pid(pid_t pid, unsigned long addr, size_t len, struct ftr_fol
 		ret = -EIO;
 		goto out;
 	}
-	for (i = 0; i < nr; i++) {
+	/* One read per run of consecutive pfns: a THP is one read, not 512. */
+	for (i = 0; i < nr; ) {
 		uint64_t pfn = pm[i] & FTR_PM_PFN_MASK;
+		unsigned long n = 1;
 
-		if ((pm[i] & FTR_PM_PRESENT) && pfn &&
-		    pread(kfd, &kpf[i], sizeof(kpf[i]), pfn * sizeof(kpf[i])) != sizeof(kpf[i]))
-			kpf[i] = 0;
+		if (!(pm[i] & FTR_PM_PRESENT) || !pfn) {
+			i++;
+			continue;
+		}
+		while (i + n < nr && (pm[i + n] & FTR_PM_PRESENT) && (pm[i + n] & FTR_PM_PFN_MASK) == pfn + n)
+			n++;
+		if (pread(kfd, &kpf[i], n * sizeof(*kpf), pfn * sizeof(*kpf)) != (ssize_t)(n * sizeof(*kpf)))
+			memset(&kpf[i], 0, n * sizeof(*kpf));
+		i += n;
 	}
 	ret = ftr_folio_runs(pm, kpf, nr, runs, max_runs);
 out:
@@ -154,6 +162,14 @@ out:
 	free(pm);
 	free(kpf);
 	return ret;
+}
+
+void ftr_fault_in(const void *addr, size_t len, size_t step)
+{
+	const volatile char *p = addr;
+
+	for (size_t i = 0; i < len; i += step)
+		(void)p[i];
 }
 
 int ftr_folio_scan(void *addr, size_t len, struct ftr_folio_run *runs, int max_runs)

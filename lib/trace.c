@@ -230,6 +230,11 @@ static int hist_cmp(const void *a, const void *b)
 	return x->n < y->n ? 1 : x->n > y->n ? -1 : strcmp(x->name, y->name);
 }
 
+bool ftr_trace_collapsed(const char *result)
+{
+	return !strcmp(result, "succeeded") || !strcmp(result, "pte_mapped_hugepage");
+}
+
 /*
  * One line of the trace file, e.g.
  *   madvise-1234 [001] ..... 12.345678: mm_khugepaged_collapse_file: mm=..., index=512, ..., filename=ftr1234, nr=512, result=succeeded
@@ -405,7 +410,7 @@ void ftr_trace_report(void)
 		ev_n[!c] += hist.r[i].n;
 		/* MADV_COLLAPSE reports both as success; the second leaves the page
 		 * tables to retract. */
-		if (c && (!strcmp(hist.r[i].name, "succeeded") || !strcmp(hist.r[i].name, "pte_mapped_hugepage")))
+		if (c && ftr_trace_collapsed(hist.r[i].name))
 			ok += hist.r[i].n;
 		if (o < sizeof(table))
 			o += snprintf(table + o, sizeof(table) - o, "%s.%s=%lu ", c ? "collapse" : "scan",

@@ -65,6 +65,10 @@ struct ftr_trace_ev {
 	char result[40];	/* the kernel's name of the outcome */
 };
 
+/* Whether a collapse_file result means it built the THP: "succeeded", or on kernels
+ * that leave the PMD mapping to the caller, "pte_mapped_hugepage".  A call that found
+ * the range collapsed already has a scan_file event only. */
+bool ftr_trace_collapsed(const char *result);
 /* Parses one line of a tracefs "trace" file; false for anything else. */
 bool ftr_trace_parse(const char *line, struct ftr_trace_ev *ev);
 typedef void (*ftr_trace_fn)(const struct ftr_trace_ev *ev, const char *line, void *arg);

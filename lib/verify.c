@@ -13,77 +13,20 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "contract.h"
 #include "engine.h"
 #include "knob.h"
 #include "ktap.h"
 #include "thp.h"
 #include "trace.h"
 
-#define MAX_BAD 64
+const char *const ftr_stage_names[FTR_ST_NR] = {
+	[FTR_ST_RACING] = "a racing reader", [FTR_ST_READ] = "read()", [FTR_ST_MAP] = "the mapping",
+	[FTR_ST_MAP2] = "a second mapping", [FTR_ST_EVICTED] = "read() after eviction",
+};
 
-static uint64_t load64(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
-
-static int pmd_order(const struct ftr_engine *e)
-{
-	return __builtin_ctzl(e->pmd / e->psz);
-}
-
-static void fault_in(const char *p, size_t len, size_t step)
-{
-	volatile char sink;
-
-	for (size_t i = 0; i < len; i += step)
-		sink = p[i];
-	(void)sink;
-}
-
-/* A range that MADV_COLLAPSE reported collapsed, and nothing split since, must be one
- * PMD-order folio; unless a store through the mapping may have split the PMD mapping
- * (regular files write-protect it for dirty tracking), it must also be PMD-mapped. */
-static void check_thp(struct ftr_engine *e)
-{
-	uint32_t want_mapped = 0;
-	struct ftr_smaps sm;
-	unsigned long pmd_kb;
-
-	for (uint32_t p = 0; p < e->npmds; p++) {
-		struct ftr_pmd_state *s = &e->pmds[p];
-		char *addr = e->map + (size_t)p * e->pmd;
-		struct ftr_folio_run runs[8];
-		int n;
-
-		if (load64(&s->ok_split) != load64(&s->split.seq) + 1)
-			continue;
-		e->thp_checked++;
-		fault_in(addr, e->pmd, e->psz);
-		n = ftr_folio_scan(addr, e->pmd, runs, 8);
-		if (n != 1 || runs[0].order != pmd_order(e)) {
-			char str[200] = "unreadable";
-
-			if (n > 0)
-				ftr_folio_runs_str(runs, n, str, sizeof(str));
-			snprintf(e->thp_msg, sizeof(e->thp_msg),
-				 "PMD %u [%#zx, %#zx): MADV_COLLAPSE returned 0 and nothing split it since, "
-				 "but its pages are not one order-%d folio: %s",
-				 p, p * e->pmd, (p + 1) * e->pmd, pmd_order(e), str);
-			e->thp_bad = true;
-			return;
-		}
-		if (e->env->caps.is_shmem || ftr_seqc_same(&s->store, load64(&s->ok_store)))
-			want_mapped++;
-	}
-	e->thp_pmd_mapped_checked += want_mapped;
-	if (!want_mapped || ftr_smaps_read(0, (unsigned long)e->map, &sm))
-		return;
-	pmd_kb = e->env->caps.is_shmem ? sm.shmem_pmd_kb : sm.file_pmd_kb;
-	if (pmd_kb < want_mapped * (e->pmd >> 10)) {
-		snprintf(e->thp_msg, sizeof(e->thp_msg),
-			 "%u PMDs were collapsed by MADV_COLLAPSE and untouched since, but smaps shows "
-			 "%s%lu kB", want_mapped, e->env->caps.is_shmem ? "ShmemPmdMapped: " : "FilePmdMapped: ",
-			 pmd_kb);
-		e->thp_bad = true;
-	}
-}
+/* Blocks described in full in a report: the first failing check's, then a summary. */
+#define DETAIL 4
 
 /* One line per epoch: the largest folio order in each PMD and how much is PMD-mapped,
  * so a reader sees the THP state the checks ran against. */
@@ -96,7 +39,7 @@ static void epoch_view(struct ftr_engine *e)
 	for (uint32_t p = 0; p < e->npmds && off < sizeof(orders) - 8; p++) {
 		char *addr = e->map + (size_t)p * e->pmd;
 
-		fault_in(addr, e->pmd, e->psz);
+		ftr_fault_in(addr, e->pmd, e->psz);
 		off += snprintf(orders + off, sizeof(orders) - off, "%s%d", p ? " " : "",
 				ftr_folio_max_order(addr, e->pmd));
 	}
@@ -106,91 +49,127 @@ static void epoch_view(struct ftr_engine *e)
 		 (unsigned long long)e->epochs, orders, sm.file_pmd_kb + sm.shmem_pmd_kb, e->size >> 10);
 }
 
-static bool report_if_bad(struct ftr_engine *e, const char *how, struct ftr_bad *bad, uint32_t nbad)
+/* Keeps what a check found, every block of it, and reports it: in full if it is the
+ * run's first failing check, else in a line (the blocks were described already). */
+static bool record_bad(struct ftr_engine *e, enum ftr_stage stage, const struct ftr_bad *bad, uint32_t nbad)
 {
 	if (!nbad)
 		return true;
-	ftr_report_bad(e, how, bad, nbad, nbad < MAX_BAD ? nbad : MAX_BAD);
+	if (e->nbads + nbad > e->bads_cap) {
+		size_t cap = (e->nbads + nbad) * 2;
+		struct ftr_bad_rec *n = realloc(e->bads, cap * sizeof(*n));
+
+		if (!n) {
+			ftr_diag("out of memory keeping %u bad blocks: evidence is incomplete", nbad);
+			nbad = e->bads_cap - e->nbads;
+		} else {
+			e->bads = n;
+			e->bads_cap = cap;
+		}
+	}
+	for (uint32_t i = 0; i < nbad; i++)
+		e->bads[e->nbads++] = (struct ftr_bad_rec){ bad[i], stage, e->epochs };
+	ftr_report_bad(e, ftr_stage_names[stage], bad, nbad, e->data_bad ? 0 : DETAIL);
 	e->data_bad = true;
 	return false;
 }
 
-static bool verify_buffer(struct ftr_engine *e, const char *how, const char *data, size_t off,
-			  size_t len, struct ftr_bad *bad, uint32_t *nbad)
-{
-	uint32_t n = ftr_oracle_check(&e->oracle, data, off / FTR_BLOCK, len / FTR_BLOCK, NULL,
-				      bad + *nbad, MAX_BAD - *nbad, NULL);
-
-	(void)how;
-	*nbad += n;
-	return !n;
-}
-
-static bool verify_read(struct ftr_engine *e, const char *how)
+static bool verify_read(struct ftr_engine *e, enum ftr_stage stage)
 {
 	size_t chunk = 1 << 20;
-	struct ftr_bad bad[MAX_BAD];
+	struct ftr_bad *bad = malloc(e->nblocks * sizeof(*bad));
 	uint32_t nbad = 0;
 	char *buf = malloc(chunk);
+	bool ok = false;
 
-	if (!buf)
-		return false;
-	for (size_t off = 0; off < e->size; off += chunk) {
+	for (size_t off = 0; buf && bad && off < e->size; off += chunk) {
 		size_t len = e->size - off < chunk ? e->size - off : chunk;
 		ssize_t got = pread(e->fd, buf, len, off);
 
 		if (got != (ssize_t)len) {
-			ftr_diag("%s: pread at %#zx returned %zd (%s)", how, off, got, strerror(errno));
+			ftr_diag("%s: pread at %#zx returned %zd (%s)", ftr_stage_names[stage], off, got, strerror(errno));
 			memset(buf + (got > 0 ? got : 0), 0, len - (got > 0 ? got : 0));
 		}
-		verify_buffer(e, how, buf, off, len, bad, &nbad);
+		nbad += ftr_oracle_check(&e->oracle, buf, off / FTR_BLOCK, len / FTR_BLOCK, NULL, bad + nbad,
+					 e->nblocks - nbad, NULL);
 	}
+	if (buf && bad)
+		ok = record_bad(e, stage, bad, nbad);
 	free(buf);
-	return report_if_bad(e, how, bad, nbad);
+	free(bad);
+	return ok;
 }
 
-static bool verify_map(struct ftr_engine *e, const char *map, const char *how)
+static bool verify_map(struct ftr_engine *e, const char *map, enum ftr_stage stage)
 {
-	struct ftr_bad bad[MAX_BAD];
-	uint32_t nbad = 0;
+	struct ftr_bad *bad = malloc(e->nblocks * sizeof(*bad));
 	uint64_t t0 = ftr_now_ns();
+	uint32_t nbad;
+	bool ok;
 
-	verify_buffer(e, how, map, 0, e->size, bad, &nbad);
+	if (!bad)
+		return false;
+	nbad = ftr_oracle_check(&e->oracle, map, 0, e->nblocks, NULL, bad, e->nblocks, NULL);
 	e->verify_ns += ftr_now_ns() - t0;
 	e->verified_bytes += e->size;
-	return report_if_bad(e, how, bad, nbad);
+	ok = record_bad(e, stage, bad, nbad);
+	free(bad);
+	return ok;
 }
 
-/* Unmaps our pages, writes back what is dirty, and drops the clean page cache. */
-static void evict(struct ftr_engine *e)
+/* Drops the mappings' pages, writes back what is dirty and drops the clean page cache;
+ * eviction splits every THP there is, so it counts as a split of every PMD.  Returns
+ * what mincore() says is still resident, per page (NULL if it cannot tell). */
+static unsigned char *evict(struct ftr_engine *e)
 {
-	unsigned char *vec = malloc(e->size / e->psz);
+	size_t pages = e->size / e->psz, resident = 0, first = 0;
+	unsigned char *vec = malloc(pages);
 	int fd;
 
-	madvise(e->map, e->size, MADV_DONTNEED);
-	madvise(e->map2, e->size, MADV_DONTNEED);
-	fsync(e->fd);
-	posix_fadvise(e->fd, 0, 0, POSIX_FADV_DONTNEED);
-	fd = open("/proc/sys/vm/drop_caches", O_WRONLY);
-	if (fd >= 0) {
-		if (write(fd, "1", 1) != 1)
-			ftr_diag("drop_caches: %s", strerror(errno));
-		close(fd);
+	for (uint32_t p = 0; p < e->npmds; p++)
+		ftr_seqc_begin(&e->pmds[p].split);
+	/* Twice: a folio that writeback or a reader held the first time goes the second. */
+	for (int pass = 0; pass < 2; pass++) {
+		madvise(e->map, e->size, MADV_DONTNEED);
+		madvise(e->map2, e->size, MADV_DONTNEED);
+		fsync(e->fd);
+		posix_fadvise(e->fd, 0, 0, POSIX_FADV_DONTNEED);
+		fd = open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			if (write(fd, "1", 1) != 1)
+				ftr_diag("drop_caches: %s", strerror(errno));
+			close(fd);
+		}
+		if (!vec || mincore(e->map, e->size, vec)) {
+			free(vec);
+			vec = NULL;
+			break;
+		}
+		resident = 0;
+		for (size_t i = pages; i-- > 0; )
+			if (vec[i] & 1)
+				resident++, first = i;
+		if (!resident)
+			break;
 	}
-	if (vec && !mincore(e->map, e->size, vec)) {
-		uint64_t resident = 0;
-
-		for (size_t i = 0; i < e->size / e->psz; i++)
-			resident += vec[i] & 1;
-		e->resident_after_evict += resident;
-	}
-	free(vec);
-	e->evicted_epochs++;
+	for (uint32_t p = 0; p < e->npmds; p++)
+		ftr_seqc_end(&e->pmds[p].split);
+	if (!vec)
+		ftr_diag("after eviction: mincore: %s: cannot tell whether the check after eviction read the disk",
+			 strerror(errno));
+	else if (resident)
+		ftr_diag("after eviction: %zu pages still resident, the first at offset %#zx (PMD %zu): the check "
+			 "after eviction did not read them from the disk", resident, first * e->psz,
+			 first * e->psz / e->pmd);
+	e->resident_after_evict += resident;
+	e->evicted_epochs += vec && !resident;
+	return vec;
 }
 
 struct trace_sink {
 	FILE *f;
 	int tid;
+	struct ftr_engine *e;
 };
 
 static void keep_line(const struct ftr_trace_ev *ev, const char *line, void *arg)
@@ -199,6 +178,23 @@ static void keep_line(const struct ftr_trace_ev *ev, const char *line, void *arg
 
 	if (ev->tid == s->tid)
 		fprintf(s->f, "%s\n", line);
+}
+
+/* khugepaged's events on our file: the collapse count of the run, and the THP
+ * contract of what it collapsed (collapse_file names the range's end on success). */
+static void khugepaged_event(const struct ftr_trace_ev *ev, const char *line, void *arg)
+{
+	struct ftr_engine *e = ((struct trace_sink *)arg)->e;
+	uint64_t t = ev->us * 1000, base = ftr_now_base();
+
+	(void)line;
+	if (ev->ev != 'c')
+		return;
+	e->khugepaged_attempts++;
+	if (!ftr_trace_collapsed(ev->result) || ev->index < 1 || t < base + 1000)
+		return;
+	e->khugepaged_collapsed++;
+	ftr_contract_khugepaged_event(e, (ev->index - 1) * e->psz / e->pmd, t - 1000 - base);
 }
 
 static void report_errno(struct ftr_engine *e, struct ftr_call *calls, size_t n, const struct ftr_call *c,
@@ -219,25 +215,53 @@ static void report_errno(struct ftr_engine *e, struct ftr_call *calls, size_t n,
 	ftr_report_thp_range(e, pmd);
 }
 
+/* What the attributed calls tell beyond their errno: when collapse_file ran (the
+ * windows known issues need as evidence), and which seal was a real collapse. */
+static void note_calls(struct ftr_engine *e, const struct ftr_call *calls, size_t n)
+{
+	uint64_t base = ftr_now_base();
+
+	for (size_t i = 0; i < n; i++) {
+		const struct ftr_call *c = &calls[i];
+		struct ftr_pmd_state *s = &e->pmds[c->index * e->psz / e->pmd];
+
+		if (c->collapsed && !c->err && s->sealed && s->sealed_t0 == c->t0 - base)
+			s->sealed_collapse = 1;
+		if (!c->attempts)
+			continue;
+		if (e->ncwin == e->cwin_cap) {
+			size_t cap = e->cwin_cap ? 2 * e->cwin_cap : 1024;
+			struct ftr_window *w = realloc(e->cwin, cap * sizeof(*w));
+
+			if (!w)
+				continue;
+			e->cwin = w;
+			e->cwin_cap = cap;
+		}
+		e->cwin[e->ncwin++] = (struct ftr_window){ c->t0 - base, c->t1 - base, e->epochs, c->collapsed };
+	}
+}
+
 /*
  * The madvise collapser's calls of this epoch against the events they caused
- * (outcome.h).  The trace is drained every epoch in any case, so that a long run
- * never overflows its buffer.
+ * (outcome.h), or khugepaged's events.  The trace is drained every epoch in any case,
+ * so that a long run never overflows its buffer.
  */
-static void check_errnos(struct ftr_engine *e)
+static void drain_trace(struct ftr_engine *e)
 {
 	const struct ftr_role *who = ftr_engine_collapser(e);
 	struct ftr_outcome_stats st = { 0 };
-	struct trace_sink sink = { NULL, 0 };
+	struct trace_sink sink = { NULL, 0, e };
 	uint64_t head, first, base = ftr_now_base();
 	struct ftr_call *calls = NULL;
 	char *buf = NULL;
 	size_t n = 0, len = 0;
 	FILE *f;
 
-	if (!who) {
-		ftr_trace_drain(NULL, NULL);
-		return;
+	if (!who || !ftr_trace_mono()) {
+		ftr_trace_drain(e->khugepaged && ftr_trace_mono() ? khugepaged_event : NULL, &sink);
+		if (!who)
+			return;
 	}
 	/* This epoch's calls, judged or not: the engine ends an epoch by how far the
 	 * log moved since (collapser_log_half_full()). */
@@ -248,10 +272,8 @@ static void check_errnos(struct ftr_engine *e)
 	else
 		first = e->errnos_head;
 	e->errnos_head = head;
-	if (!ftr_trace_mono() || !(sink.f = open_memstream(&buf, &len))) {
-		ftr_trace_drain(NULL, NULL);
+	if (!ftr_trace_mono() || !(sink.f = open_memstream(&buf, &len)))
 		return;
-	}
 	sink.tid = __atomic_load_n(&who->st->tid, __ATOMIC_RELAXED);
 	ftr_trace_drain(keep_line, &sink);
 	fclose(sink.f);
@@ -273,105 +295,46 @@ static void check_errnos(struct ftr_engine *e)
 			}
 		fclose(f);
 	}
+	note_calls(e, calls, n);
 	ftr_outcome_add(&e->errnos, calls, n, &st);
 out:
 	free(calls);
 	free(buf);
 }
 
+/*
+ * Every check runs, even after one failed: what each of them saw is the evidence a
+ * known issue needs (known.h), and a report that says "wrong through read(), right
+ * after eviction" says more than the first failure alone.
+ */
 bool ftr_verify_epoch(struct ftr_engine *e)
 {
-	check_errnos(e);
-	if (__atomic_load_n(&e->sh->fatal, __ATOMIC_ACQUIRE)) {
-		/* A racing role already saw something wrong: report it with the quiesced view. */
+	bool racing = __atomic_load_n(&e->sh->fatal, __ATOMIC_ACQUIRE), ok = !racing;
+	unsigned char *resident;
+
+	drain_trace(e);
+	if (racing) {
+		/* A racing role already saw something wrong: the quiesced checks follow. */
 		ftr_diag("%s", e->sh->fatal_msg);
-		if (e->sh->fatal_bad.cls != FTR_OK) {
-			ftr_report_bad(e, "a racing reader", &e->sh->fatal_bad, 1, 1);
-			e->racing_bad = true;
-		}
+		if (e->sh->fatal_bad.cls != FTR_OK)
+			record_bad(e, FTR_ST_RACING, &e->sh->fatal_bad, 1);
 		e->data_bad = true;
-		return false;
 	}
-	if (!e->khugepaged)
-		check_thp(e);
+	ftr_contract_epoch(e);
 	epoch_view(e);
-	if (!verify_read(e, "read()") || !verify_map(e, e->map, "the mapping") ||
-	    !verify_map(e, e->map2, "a second mapping"))
-		return false;
+	ok &= verify_read(e, FTR_ST_READ);
+	ok &= verify_map(e, e->map, FTR_ST_MAP);
+	ok &= verify_map(e, e->map2, FTR_ST_MAP2);
 	if (!e->env->caps.is_shmem) {
-		evict(e);
-		if (!verify_read(e, "read() after eviction"))
-			return false;
+		resident = evict(e);
+		if (verify_read(e, FTR_ST_EVICTED))
+			ftr_contract_unseal(e, resident);
+		else
+			ok = false;
+		free(resident);
 	}
 	/* The THP contract starts afresh: eviction dropped the folios it was about. */
 	for (uint32_t p = 0; p < e->npmds; p++)
 		__atomic_store_n(&e->pmds[p].ok_split, 0, __ATOMIC_RELEASE);
-	return true;
-}
-
-/* --inject: damage the file the way a kernel bug would, after the roles quiesced. */
-void ftr_inject(struct ftr_engine *e)
-{
-	enum ftr_inject kind = e->env->opts->inject;
-	struct ftr_oracle *o = &e->oracle;
-	uint8_t buf[FTR_BLOCK], old[FTR_BLOCK];
-	uint32_t b = 0;
-	uint64_t v;
-	int fd;
-
-	if (kind < FTR_INJECT_LOST || kind > FTR_INJECT_THP)
-		return;
-	fd = open(e->path, O_RDWR | O_CLOEXEC);
-	if (fd < 0) {
-		ftr_diag("inject: open %s: %s", e->path, strerror(errno));
-		return;
-	}
-	if (kind == FTR_INJECT_THP) {
-		struct ftr_pmd_state *s = &e->pmds[0];
-		uint8_t *page = malloc(e->psz);
-
-		/* Split PMD 0 by punching its first page, put the data back, and tell the
-		 * contract check that a collapse of it succeeded. */
-		fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, e->psz);
-		for (uint32_t i = 0; page && i < e->psz / FTR_BLOCK; i++) {
-			v = load64(&o->done[i]);
-			ftr_stamp(o, page + i * FTR_BLOCK, i, ftr_ver_gen(v), ftr_ver_path(v));
-		}
-		if (!page || pwrite(fd, page, e->psz, 0) != (ssize_t)e->psz)
-			ftr_diag("inject: rewrite of page 0 failed");
-		free(page);
-		__atomic_store_n(&s->ok_store, load64(&s->store.seq), __ATOMIC_RELEASE);
-		__atomic_store_n(&s->ok_split, load64(&s->split.seq) + 1, __ATOMIC_RELEASE);
-		ftr_diag("inject: thp: PMD 0 split by a punched page, marked collapsed");
-		close(fd);
-		return;
-	}
-	while (b + 1 < e->nblocks && ftr_ver_gen(load64(&o->done[b])) < 2)
-		b++;
-	v = load64(&o->done[b]);
-	ftr_stamp(o, buf, b, ftr_ver_gen(v), ftr_ver_path(v));
-	switch (kind) {
-	case FTR_INJECT_LOST:
-		ftr_stamp(o, buf, b, ftr_ver_gen(v) - 1, ftr_ver_path(v));
-		break;
-	case FTR_INJECT_STALE:
-		ftr_stamp(o, old, b, ftr_ver_gen(v) - 1, ftr_ver_path(v));
-		memcpy(buf + FTR_BLOCK / 2, old + FTR_BLOCK / 2, FTR_BLOCK / 2);
-		break;
-	case FTR_INJECT_MISPLACE:
-		b = b ? b - 1 : b + 1;	/* the neighbour's data lands here */
-		break;
-	case FTR_INJECT_ZERO:
-		memset(buf, 0, sizeof(buf));
-		break;
-	default:
-		buf[100] ^= 0x10;
-		break;
-	}
-	if (pwrite(fd, buf, FTR_BLOCK, (off_t)b * FTR_BLOCK) != FTR_BLOCK)
-		ftr_diag("inject: pwrite: %s", strerror(errno));
-	else
-		ftr_diag("inject: %s at block %u (offset %#llx)", ftr_inject_names[kind], b,
-			 (unsigned long long)b * FTR_BLOCK);
-	close(fd);
+	return ok;
 }

@@ -13,11 +13,13 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "contract.h"
 #include "engine.h"
 #include "replay.h"
 #include "roles.h"
 
-/* A random extent of whole blocks inside one owned segment, page-aligned if asked. */
+/* A random extent of whole blocks inside one owned segment, page-aligned if asked,
+ * outside sealed PMDs. */
 bool ftr_pick_extent(struct ftr_role *r, bool page_aligned, uint32_t avoid_seg,
 			uint32_t *seg, uint32_t *first, uint32_t *n)
 {
@@ -49,6 +51,9 @@ bool ftr_pick_extent(struct ftr_role *r, bool page_aligned, uint32_t avoid_seg,
 			*first = f + ftr_rng_below(&r->rng, cnt - len + 1);
 			*n = len;
 		}
+		/* A sealed PMD waits for the epoch's check after eviction (contract.h). */
+		if (!ftr_contract_may_write(e, (uint64_t)*first * FTR_BLOCK, (uint64_t)*n * FTR_BLOCK))
+			continue;
 		*seg = s;
 		return true;
 	}

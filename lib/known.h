@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * known: kernel issues the suite has met before, and when a failure may be blamed on
+ * one.
+ *
+ * A known issue is still a failure: "not ok N data # KNOWN ISSUE <id>: <evidence>".
+ * Only a waiver makes it "ok N data # XFAIL KNOWN ISSUE <id> ...", and a waiver applies
+ * only where the run found positive evidence of that issue for every bad block; a
+ * failure that merely looks like one is reported as what it is, with the evidence
+ * that was missing.  Waivers come from a file (--known-issues FILE), in the style of
+ * fstests' expunge files: one "TEST:FS ID" per line, TEST and FS globs (fnmatch),
+ * '#' to the end of a line a comment:
+ *
+ *   collapse_openw:ext4 ro-thp-openw-truncate   # 6.12 READ_ONLY_THP_FOR_FS, LKML 2026-06
+ *   collapse_*:xfs dio-stale-pagecache
+ *
+ * The issues (ids) and their evidence:
+ *   ro-thp-openw-truncate  READ_ONLY_THP_FOR_FS (collapse works through read-only
+ *       mappings only, probed): a writable open truncates the page cache of a file with
+ *       nr_thps raised in do_dentry_open(), dirty data included.  Evidence per block:
+ *       LOST, last written by another process's writable open, and after that write a
+ *       writable open by the test overlapped a collapse_file() of the file, or followed
+ *       one that built a THP in the same epoch (trace).
+ *   dio-stale-pagecache  an O_DIRECT write could not invalidate the page cache over its
+ *       range and the cache kept older data.  Evidence per block: LOST, last written
+ *       by O_DIRECT, the kernel logged the invalidation failure naming this file, and
+ *       an O_DIRECT read of the block returns the expected data.
+ *   xfs-zero-range-beside  a racing reader saw zeros beside a concurrent sub-page
+ *       fallocate(ZERO_RANGE) of another part of the same page.  Evidence: the only
+ *       bad block was the racing reader's, class ZERO, such a zero-range overlapped
+ *       the read, and every check after quiescing found the block intact.
+ *   cachestat-double-count  cachestat() counted more pages than its range holds.
+ *       Evidence: a collapse or a split of that range ran during the call (its lockless
+ *       walk met the folios replaced).
+ */
+#ifndef FTR_KNOWN_H
+#define FTR_KNOWN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct ftr_engine;
+
+enum ftr_known_id {
+	FTR_KI_NONE,
+	FTR_KI_RO_THP_TRUNCATE,
+	FTR_KI_DIO_STALE,
+	FTR_KI_ZERO_BESIDE,
+	FTR_KI_CACHESTAT,
+	FTR_KI_NR
+};
+
+extern const char *const ftr_known_names[FTR_KI_NR];
+
+/* Reads the waiver file; 0, or -1 after one line on stderr naming file and line. */
+int ftr_known_load(const char *prog, const char *file);
+/* The waiver line for (test, fs, id), or NULL. */
+const char *ftr_known_waiver(const char *test, const char *fs, enum ftr_known_id id);
+
+/*
+ * The data verdict of a run that found wrong data: the known issue whose evidence
+ * covers every bad block (evidence filled), or FTR_KI_NONE after saying which
+ * signature matched and what evidence was missing.
+ */
+enum ftr_known_id ftr_known_data(struct ftr_engine *e, char *evidence, size_t len);
+/* Prints the KTAP result of subtest name for a known issue with its evidence:
+ * not ok, or ok # XFAIL when a waiver covers this test and filesystem. */
+void ftr_known_result(struct ftr_engine *e, const char *name, enum ftr_known_id id, const char *evidence);
+
+#endif

@@ -1,0 +1,250 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * unit_known: a known kernel issue is blamed only on evidence.  Waiver files are read
+ * strictly; each issue's matcher finds its evidence in a run that has it and refuses
+ * one that only looks like it: a block written after the last writable open that met
+ * a collapse, an O_DIRECT read that returns old data, a kernel log naming another
+ * file, a second bad block beside the racing reader's zeros.
+ */
+#include <fcntl.h>
+
+#include "engine.h"
+#include "known.h"
+#include "roles.h"
+#include "unit.h"
+
+#define NBLOCKS 64
+#define CAP 64
+
+static char dir[256], path[300];
+static struct ftr_scenario sc;
+static struct ftr_opts opts;
+static struct ftr_env env;
+static struct ftr_engine e;
+static struct ftr_window win[4];
+static struct ftr_bad_rec bads[8];
+
+static void add_role(enum ftr_role_kind kind, unsigned mode, const char *name)
+{
+	struct ftr_role *r = &e.roles[e.nroles];
+
+	r->id = e.nroles++;
+	r->kind = kind;
+	r->mode = mode;
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	r->log = calloc(1, ftr_oplog_size(CAP));
+	ftr_oplog_init(r->log, CAP, r->id);
+}
+
+static void log_op(int role, enum ftr_op op, uint64_t t0, uint64_t t1, uint32_t block, uint32_t nblocks, int res)
+{
+	struct ftr_op_entry x = { .t0 = t0, .t1 = t1, .off = (uint64_t)block * FTR_BLOCK,
+				  .len = nblocks * FTR_BLOCK, .res = res, .epoch = 1, .op = op };
+
+	ftr_oplog_add(e.roles[role].log, &x);
+}
+
+static void bad(enum ftr_stage stage, uint32_t block, enum ftr_class cls, unsigned path)
+{
+	bads[e.nbads++] = (struct ftr_bad_rec){ .b = { .block = block, .cls = cls, .want = ftr_ver(2, path) },
+						 .stage = stage, .epoch = 1 };
+}
+
+/* A fresh run: every block of the file written once by path, nothing bad yet. */
+static void reset(unsigned wpath)
+{
+	static uint64_t oracle_mem[2 * NBLOCKS];
+	char buf[NBLOCKS * FTR_BLOCK];
+	int fd;
+
+	for (int i = 0; i < e.nroles; i++)
+		free(e.roles[i].log);
+	memset(&e, 0, sizeof(e));
+	e.sc = &sc;
+	e.env = &env;
+	e.psz = 4096;
+	e.pmd = 2 << 20;
+	e.nblocks = NBLOCKS;
+	e.bads = bads;
+	e.cwin = win;
+	snprintf(e.path, sizeof(e.path), "%s", path);
+	ftr_oracle_init(&e.oracle, oracle_mem, NBLOCKS, 42, 1);
+	ftr_oracle_begin_stamp(&e.oracle, buf, 0, NBLOCKS, wpath);
+	ftr_oracle_commit(&e.oracle, 0, NBLOCKS);
+	fd = open(e.path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	CHECK(fd >= 0 && pwrite(fd, buf, sizeof(buf), 0) == (ssize_t)sizeof(buf) && !fsync(fd));
+	close(fd);
+}
+
+static void test_waivers(void)
+{
+	char f[300];
+
+	snprintf(f, sizeof(f), "%s/bad-id", dir);
+	unit_write_file(f, "collapse_openw:ext4 no-such-issue\n", "w");
+	CHECK_INT(ftr_known_load("unit", f), ==, -1);
+	snprintf(f, sizeof(f), "%s/bad-line", dir);
+	unit_write_file(f, "collapse_openw ro-thp-openw-truncate\n", "w");
+	CHECK_INT(ftr_known_load("unit", f), ==, -1);
+	unit_write_file(f, "a:b ro-thp-openw-truncate extra\n", "w");
+	CHECK_INT(ftr_known_load("unit", f), ==, -1);
+	CHECK_INT(ftr_known_load("unit", "/nonexistent/waivers"), ==, -1);
+
+	snprintf(f, sizeof(f), "%s/good", dir);
+	unit_write_file(f, "# CI's waivers\n\n  collapse_openw*:ext4\tro-thp-openw-truncate   # 6.12\n"
+			"collapse_*:xfs dio-stale-pagecache\n", "w");
+	CHECK_INT(ftr_known_load("unit", f), ==, 0);
+	CHECK(ftr_known_waiver("collapse_openw", "ext4", FTR_KI_RO_THP_TRUNCATE) != NULL);
+	CHECK(strstr(ftr_known_waiver("collapse_openw_fz", "ext4", FTR_KI_RO_THP_TRUNCATE) ?: "", "good:3"));
+	CHECK(!ftr_known_waiver("collapse_openw", "btrfs", FTR_KI_RO_THP_TRUNCATE));
+	CHECK(!ftr_known_waiver("collapse_openw", "ext4", FTR_KI_DIO_STALE));
+	CHECK(ftr_known_waiver("collapse_mixed", "xfs", FTR_KI_DIO_STALE) != NULL);
+	CHECK(!ftr_known_waiver("collapse_mixed", "xfs", FTR_KI_ZERO_BESIDE));
+}
+
+/* collapse_openw under READ_ONLY_THP_FOR_FS: blocks written by one writable open, then
+ * another writable open while a MADV_COLLAPSE call ran collapse_file(). */
+static void openw_run(void)
+{
+	reset(FTR_P_OPENW);
+	sc.ro_mapping = true;
+	env.caps.collapse_ro.ok = true;
+	env.caps.collapse_rw.ok = false;
+	add_role(FTR_R_WRITER, FTR_P_OPENW, "openw-writer0");
+	add_role(FTR_R_COLLAPSER, 0, "collapser");
+	log_op(0, FTR_OP_WRITE, 100, 200, 8, 8, 0);	/* blocks 8-15 */
+	log_op(0, FTR_OP_WRITE, 300, 400, 30, 2, 0);	/* the open that met the collapse */
+	log_op(1, FTR_OP_COLLAPSE, 350, 500, 0, 4096, EINVAL);
+	win[0] = (struct ftr_window){ 350, 500, 1, false };
+	e.ncwin = 1;
+	bad(FTR_ST_READ, 9, FTR_LOST, FTR_P_OPENW);
+	bad(FTR_ST_MAP, 9, FTR_LOST, FTR_P_OPENW);
+}
+
+static void test_ro_thp_truncate(void)
+{
+	char ev[600] = "";
+
+	openw_run();
+	CHECK_INT(ftr_known_data(&e, ev, sizeof(ev)), ==, FTR_KI_RO_THP_TRUNCATE);
+	CHECK(strstr(ev, "overlapped MADV_COLLAPSE"));
+
+	openw_run();	/* a block written after that open: not explained by it */
+	log_op(0, FTR_OP_WRITE, 450, 460, 20, 1, 0);
+	bad(FTR_ST_READ, 20, FTR_LOST, FTR_P_OPENW);
+	CHECK_INT(ftr_known_data(&e, ev, sizeof(ev)), ==, FTR_KI_NONE);
+
+	openw_run();	/* no collapse_file in any call the opens overlapped */
+	e.ncwin = 0;
+	CHECK_INT(ftr_known_data(&e, ev, sizeof(ev)), ==, FTR_KI_NONE);
+
+	openw_run();	/* no overlap, but an earlier call of the epoch built a THP */
+	win[0] = (struct ftr_window){ 210, 290, 1, true };
+	CHECK_INT(ftr_known_data(&e, ev, sizeof(ev)), ==, FTR_KI_RO_THP_TRUNCATE);
+	CHECK(strstr(ev, "followed MADV_COLLAPSE") && strstr(ev, "built a THP"));
+	openw_run();	/* ... in an earlier epoch: evicted since, so nr_thps was not raised */
+	win[0] = (struct ftr_window){ 210, 290, 0, true };
+	CHECK_INT(ftr_known_data(&e, ev, sizeof(ev)), ==, FTR_KI_NONE);
+	openw_run();	/* ... or it built nothing */
+	win[0] = (struct ftr_window){ 210, 290, 1, false };
+	CHECK_INT(ftr_known_data(&e, ev, sizeof(ev)), ==, FTR_KI_NONE);
+
+	openw_run();	/* the new rules: writable mappings collapse, so this is a new bug */
+	env.caps.collapse_rw.ok = true;
+	CHECK_INT(ftr_known_data(&e, ev, sizeof(ev)), ==, FTR_KI_NONE);
+
+	openw_run();	/* a torn block is no truncation */
+	bad(FTR_ST_READ, 10, FTR_TORN, FTR_P_OPENW);
+	CHECK_INT(ftr_known_data(&e, ev, sizeof(ev)), ==, FTR_KI_NONE);
+}
+
+/* An O_DIRECT write the page cache did not see: the disk is right, the log says why. */
+static void dio_run(const char *kmsg_file)
+{
+	char k[300], text[600];
+
+	reset(FTR_P_DIRECT);
+	sc.ro_mapping = false;
+	snprintf(k, sizeof(k), "%s/kmsg", dir);
+	snprintf(text, sizeof(text), "<2>Page cache invalidation failure on direct I/O.  Possible data corruption "
+		 "due to collision with buffered I/O!\n<2>File: %s PID: 77 Comm: collapse_mixed\n", kmsg_file);
+	unit_write_file(k, text, "w");
+	setenv("FTR_KMSG", k, 1);
+	if (env.kmsg.fd > 0)
+		ftr_kmsg_stop(&env.kmsg);
+	ftr_kmsg_start(&env.kmsg);
+	add_role(FTR_R_WRITER, FTR_P_DIRECT, "direct-writer0");
+	bad(FTR_ST_READ, 3, FTR_LOST, FTR_P_DIRECT);
+	bad(FTR_ST_MAP, 3, FTR_LOST, FTR_P_DIRECT);
+}
+
+static void test_dio_stale(void)
+{
+	char ev[600] = "", other[320];
+	uint8_t old[FTR_BLOCK];
+	int fd;
+
+	dio_run(path);
+	CHECK_INT(ftr_known_data(&e, ev, sizeof(ev)), ==, FTR_KI_DIO_STALE);
+	CHECK(strstr(ev, path));
+
+	snprintf(other, sizeof(other), "%s.other", path);
+	dio_run(other);	/* the kernel complained about another file */
+	CHECK_INT(ftr_known_data(&e, ev, sizeof(ev)), ==, FTR_KI_NONE);
+
+	dio_run(path);	/* the disk has the old data too: the write is lost, not stale */
+	ftr_stamp(&e.oracle, old, 3, 0, FTR_P_DIRECT);
+	fd = open(path, O_WRONLY);
+	CHECK(fd >= 0 && pwrite(fd, old, FTR_BLOCK, 3 * FTR_BLOCK) == FTR_BLOCK && !fsync(fd));
+	close(fd);
+	CHECK_INT(ftr_known_data(&e, ev, sizeof(ev)), ==, FTR_KI_NONE);
+}
+
+static void zero_run(void)
+{
+	unsigned zero = 0;
+
+	reset(FTR_P_WRITE);
+	while (ftr_churn_roles[zero] != &ftr_churn_zero)
+		zero++;
+	add_role(FTR_R_READER, FTR_READ_MAP, "map-reader0");
+	add_role(FTR_R_CHURN, zero, "zero-range-churn1");
+	log_op(0, FTR_OP_READ, 1000, 2000, 0, 16, 1);		/* saw 1 bad block */
+	log_op(1, FTR_OP_PUNCH, 1500, 2500, 4, 1, 0);		/* block 4: same page, not block 2 */
+	bad(FTR_ST_RACING, 2, FTR_ZERO, FTR_P_WRITE);
+}
+
+static void test_zero_beside(void)
+{
+	char ev[600] = "";
+
+	zero_run();
+	CHECK_INT(ftr_known_data(&e, ev, sizeof(ev)), ==, FTR_KI_ZERO_BESIDE);
+	zero_run();	/* the block stayed wrong after quiescing */
+	bad(FTR_ST_READ, 2, FTR_ZERO, FTR_P_WRITE);
+	CHECK_INT(ftr_known_data(&e, ev, sizeof(ev)), ==, FTR_KI_NONE);
+	zero_run();	/* the zero-range was of the block itself */
+	e.roles[1].log->head = 0;
+	log_op(1, FTR_OP_PUNCH, 1500, 2500, 2, 1, 0);
+	CHECK_INT(ftr_known_data(&e, ev, sizeof(ev)), ==, FTR_KI_NONE);
+}
+
+int main(void)
+{
+	if (!unit_tmpdir(dir, sizeof(dir))) {
+		perror("mkdtemp");
+		return 1;
+	}
+	snprintf(path, sizeof(path), "%s/ftr1", dir);
+	env.opts = &opts;
+	env.name = "collapse_openw";
+	env.fs = "ext4";
+	test_waivers();
+	test_ro_thp_truncate();
+	test_dio_stale();
+	test_zero_beside();
+	for (int i = 0; i < e.nroles; i++)
+		free(e.roles[i].log);
+	unit_rmtree(dir);
+	return unit_done();
+}
