@@ -1,7 +1,8 @@
 # file-thp-race: kselftest-style build.  make [O=DIR|OUTPUT=DIR] [SANITIZE=address|undefined|thread]
 #   all        the selftests and tools
 #   run_tests  run the suite on the built-in scratch filesystems (root)
-#   check      the suite's own tests: unit tests, detector proofs, a --quick run (root)
+#   check      the suite's own tests: unit tests, detector proofs, a --quick run (root);
+#              KNOWN_ISSUES=FILE waives the known kernel issues it lists (README)
 #   check-vm   the --quick profile inside a VM: make check-vm KERNEL=bzImage
 #   install    INSTALL_PATH=DIR: a tree that runs without the sources
 #   bench      the benchmark (tools/bench)
@@ -64,7 +65,7 @@ run_tests: all
 	FTR_BUILD=$(OUTPUT) ./run_tests.sh $(RUN_ARGS)
 
 check: all unit
-	FTR_BUILD=$(OUTPUT) lib/tests/check.sh $(CHECK_ARGS)
+	FTR_BUILD=$(OUTPUT) FTR_KNOWN_ISSUES=$(KNOWN_ISSUES) lib/tests/check.sh $(CHECK_ARGS)
 
 check-vm: all
 	@test -n "$(KERNEL)" || { echo "check-vm: KERNEL=IMAGE is required" >&2; exit 2; }
