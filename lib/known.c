@@ -18,6 +18,7 @@ const char *const ftr_known_names[FTR_KI_NR] = {
 	[FTR_KI_NONE] = "none",
 	[FTR_KI_RO_THP_TRUNCATE] = "ro-thp-openw-truncate",
 	[FTR_KI_DIO_STALE] = "dio-stale-pagecache",
+	[FTR_KI_DIO_WRITEBACK] = "dio-stale-writeback",
 	[FTR_KI_ZERO_BESIDE] = "xfs-zero-range-beside",
 	[FTR_KI_CACHESTAT] = "cachestat-double-count",
 };
@@ -107,8 +108,8 @@ void ftr_known_result(struct ftr_engine *e, const char *name, enum ftr_known_id 
 }
 
 /* A matcher: 0 when the failure does not look like its issue, 1 with the evidence
- * for every bad block in ev, -1 after saying what evidence was missing. */
-typedef int (*matcher)(struct ftr_engine *e, char *ev, size_t len);
+ * for every bad block in ev, -1 after saying what evidence was missing; *id: which. */
+typedef int (*matcher)(struct ftr_engine *e, char *ev, size_t len, enum ftr_known_id *id);
 
 static int missing(enum ftr_known_id id, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int missing(enum ftr_known_id id, const char *fmt, ...)
@@ -151,7 +152,7 @@ static void role_logs(struct ftr_engine *e, struct ftr_oplog **logs)
  * role's fallocate(ZERO_RANGE) of a different part of the same page ran, and no check
  * after quiescing found anything wrong.
  */
-static int zero_beside(struct ftr_engine *e, char *ev, size_t len)
+static int zero_beside(struct ftr_engine *e, char *ev, size_t len, enum ftr_known_id *id)
 {
 	const struct ftr_bad_rec *rec = e->nbads ? &e->bads[0] : NULL;
 	uint64_t off, page, r0 = 0, r1 = 0;
@@ -159,6 +160,7 @@ static int zero_beside(struct ftr_engine *e, char *ev, size_t len)
 	struct ftr_op_hit hits[12];
 	int n;
 
+	*id = FTR_KI_ZERO_BESIDE;
 	if (!rec || rec->stage != FTR_ST_RACING || rec->b.cls != FTR_ZERO)
 		return 0;
 	if (e->nbads > 1)
@@ -206,32 +208,74 @@ static bool direct_read_ok(struct ftr_engine *e, uint32_t b)
 	return ok;
 }
 
+/* The end of the last O_DIRECT write of block b, and whether a store through the
+ * mapping into b's PMD began after it (0: no such write logged). */
+static uint64_t direct_then_store(struct ftr_engine *e, uint32_t b, bool *stored)
+{
+	uint64_t off = (uint64_t)b * FTR_BLOCK, pmd = off / e->pmd * e->pmd, end = 0;
+	struct ftr_oplog *logs[FTR_MAX_ROLES];
+	struct ftr_op_hit hits[12];
+	int n;
+
+	role_logs(e, logs);
+	n = ftr_oplog_find(logs, e->nroles, off, FTR_BLOCK, 1u << FTR_OP_WRITE, UINT64_MAX, hits, 12);
+	for (int i = 0; i < n; i++)
+		if (hits[i].e.path == FTR_P_DIRECT && hits[i].e.t1 > end)
+			end = hits[i].e.t1;
+	*stored = false;
+	n = ftr_oplog_find(logs, e->nroles, pmd, e->pmd, 1u << FTR_OP_WRITE, UINT64_MAX, hits, 12);
+	for (int i = 0; i < n && end; i++)
+		*stored |= hits[i].e.path == FTR_P_MMAP && hits[i].e.t0 > end;
+	return end;
+}
+
 /*
  * An O_DIRECT write must invalidate the page cache over its range; when a folio there
  * cannot be (mapped, dirty, locked by a collapse), the kernel says so and leaves it
  * stale: Linux does not keep O_DIRECT coherent with such a page cache.  A PMD-sized
- * folio widens the range a small direct write has to invalidate.
+ * folio widens the range a small direct write has to invalidate, and makes it worse:
+ * a store anywhere in the folio through a PMD mapping dirties all of it, and its
+ * writeback puts the stale blocks on the disk over the O_DIRECT data.  Which of the
+ * two the run met, an O_DIRECT read of each block tells.
  */
-static int dio_stale(struct ftr_engine *e, char *ev, size_t len)
+static int dio_stale(struct ftr_engine *e, char *ev, size_t len, enum ftr_known_id *id)
 {
 	char real[PATH_MAX], needle[PATH_MAX + 16];
+	bool on_disk = true, stored;
 
+	*id = FTR_KI_DIO_STALE;
 	if (!any_bad(e, FTR_LOST, FTR_P_DIRECT))
 		return 0;
 	if (!all_bad(e, FTR_LOST, FTR_P_DIRECT))
-		return missing(FTR_KI_DIO_STALE, "not every bad block is LOST and last written by O_DIRECT");
+		return missing(*id, "not every bad block is LOST and last written by O_DIRECT");
 	ftr_kmsg_poll(&e->env->kmsg);
 	snprintf(needle, sizeof(needle), "File: %s PID:", realpath(e->path, real) ? real : e->path);
 	if (!ftr_kmsg_seen(&e->env->kmsg, "Page cache invalidation failure on direct I/O") ||
 	    !ftr_kmsg_seen(&e->env->kmsg, needle))
-		return missing(FTR_KI_DIO_STALE, "the kernel log has no invalidation failure naming \"%s\"", needle);
+		return missing(*id, "the kernel log has no invalidation failure naming \"%s\"", needle);
 	for (size_t i = 0; i < e->nbads; i++)
-		if (!direct_read_ok(e, e->bads[i].b.block))
-			return missing(FTR_KI_DIO_STALE, "an O_DIRECT read of block %u does not return its last write",
-				       e->bads[i].b.block);
+		on_disk &= direct_read_ok(e, e->bads[i].b.block);
+	if (on_disk) {
+		snprintf(ev, len, "the kernel logged \"Page cache invalidation failure on direct I/O\" for %s; all "
+			 "%zu bad blocks are LOST, last written by O_DIRECT, and an O_DIRECT read of each returns "
+			 "that write", needle + 6, e->nbads);
+		return 1;
+	}
+	*id = FTR_KI_DIO_WRITEBACK;
+	for (size_t i = 0; i < e->nbads; i++) {
+		const struct ftr_bad *b = &e->bads[i].b;
+
+		if (!b->found.stamp_valid || b->found.block != b->block || b->found.gen + 1 != ftr_ver_gen(b->want))
+			return missing(*id, "block %u holds something else than the version before its O_DIRECT "
+				       "write", b->block);
+		if (!direct_then_store(e, b->block, &stored) || !stored)
+			return missing(*id, "no store through the mapping into the PMD of block %u after its "
+				       "O_DIRECT write", b->block);
+	}
 	snprintf(ev, len, "the kernel logged \"Page cache invalidation failure on direct I/O\" for %s; all %zu "
-		 "bad blocks are LOST, last written by O_DIRECT, and an O_DIRECT read of each returns that write",
-		 needle + 6, e->nbads);
+		 "bad blocks are LOST, last written by O_DIRECT, hold the version before it, also on the disk, "
+		 "and a store through the mapping into their PMD followed the O_DIRECT write", needle + 6,
+		 e->nbads);
 	return 1;
 }
 
@@ -278,7 +322,7 @@ static uint64_t openw_truncation(struct ftr_engine *e, struct ftr_op_entry *o_ou
  * mapping while it works on one PMD, and a THP keeps it raised).  Each lost block must
  * have been written before a writable open that met nr_thps raised.
  */
-static int ro_thp_truncate(struct ftr_engine *e, char *ev, size_t len)
+static int ro_thp_truncate(struct ftr_engine *e, char *ev, size_t len, enum ftr_known_id *id)
 {
 	const struct ftr_caps *c = &e->env->caps;
 	struct ftr_op_entry o = { 0 };
@@ -287,8 +331,8 @@ static int ro_thp_truncate(struct ftr_engine *e, char *ev, size_t len)
 	uint32_t epoch;
 	int ret = 1;
 
-	if (!e->sc->ro_mapping || c->is_shmem || !c->collapse_ro.ok || c->collapse_rw.ok ||
-	    !any_bad(e, FTR_LOST, FTR_P_OPENW))
+	*id = FTR_KI_RO_THP_TRUNCATE;
+	if (!e->sc->ro_mapping || !ftr_old_thp_rules(c) || !any_bad(e, FTR_LOST, FTR_P_OPENW))
 		return 0;
 	if (!all_bad(e, FTR_LOST, FTR_P_OPENW))
 		return missing(FTR_KI_RO_THP_TRUNCATE, "not every bad block is LOST and last written by a writable open");
@@ -338,16 +382,13 @@ static int ro_thp_truncate(struct ftr_engine *e, char *ev, size_t len)
 
 enum ftr_known_id ftr_known_data(struct ftr_engine *e, char *evidence, size_t len)
 {
-	static const struct { enum ftr_known_id id; matcher fn; } matchers[] = {
-		{ FTR_KI_ZERO_BESIDE, zero_beside },
-		{ FTR_KI_DIO_STALE, dio_stale },
-		{ FTR_KI_RO_THP_TRUNCATE, ro_thp_truncate },
-	};
+	static const matcher matchers[] = { zero_beside, dio_stale, ro_thp_truncate };
+	enum ftr_known_id id;
 
 	if (!e->nbads)
 		return FTR_KI_NONE;	/* a hard error, not wrong data */
 	for (size_t i = 0; i < sizeof(matchers) / sizeof(matchers[0]); i++)
-		if (matchers[i].fn(e, evidence, len) > 0)
-			return matchers[i].id;
+		if (matchers[i](e, evidence, len, &id) > 0)
+			return id;
 	return FTR_KI_NONE;
 }

@@ -25,6 +25,12 @@
  *       range and the cache kept older data.  Evidence per block: LOST, last written
  *       by O_DIRECT, the kernel logged the invalidation failure naming this file, and
  *       an O_DIRECT read of the block returns the expected data.
+ *   dio-stale-writeback  the same stale page cache, in a large folio that a store
+ *       through the mapping dirtied as a whole afterwards: its writeback put the stale
+ *       blocks on the disk over the O_DIRECT data.  Evidence per block: LOST, last
+ *       written by O_DIRECT, the kernel's invalidation failure naming this file, the
+ *       block holds the version before that write (an O_DIRECT read too), and a store
+ *       through the mapping into its PMD began after the write ended.
  *   xfs-zero-range-beside  a racing reader saw zeros beside a concurrent sub-page
  *       fallocate(ZERO_RANGE) of another part of the same page.  Evidence: the only
  *       bad block was the racing reader's, class ZERO, such a zero-range overlapped
@@ -45,6 +51,7 @@ enum ftr_known_id {
 	FTR_KI_NONE,
 	FTR_KI_RO_THP_TRUNCATE,
 	FTR_KI_DIO_STALE,
+	FTR_KI_DIO_WRITEBACK,
 	FTR_KI_ZERO_BESIDE,
 	FTR_KI_CACHESTAT,
 	FTR_KI_NR

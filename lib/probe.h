@@ -37,6 +37,12 @@ struct ftr_caps {
 
 size_t ftr_page_size(void);
 size_t ftr_pmd_size(void);
+/* The READ_ONLY_THP_FOR_FS rules: collapse through read-only mappings only, and a
+ * writable open drops the page cache of a file with THPs. */
+static inline bool ftr_old_thp_rules(const struct ftr_caps *c)
+{
+	return !c->is_shmem && c->collapse_ro.ok && !c->collapse_rw.ok;
+}
 /* Probes dir; 0 on success, -errno if dir itself is unusable. */
 int ftr_probe(const char *dir, struct ftr_caps *caps);
 void ftr_probe_print(const struct ftr_caps *caps);

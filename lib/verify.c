@@ -326,6 +326,10 @@ bool ftr_verify_epoch(struct ftr_engine *e)
 	ok &= verify_map(e, e->map, FTR_ST_MAP);
 	ok &= verify_map(e, e->map2, FTR_ST_MAP2);
 	if (!e->env->caps.is_shmem) {
+		/* khugepaged collapses best while the writers rest: what it did during the
+		 * checks is checked before the eviction drops it. */
+		if (e->khugepaged)
+			drain_trace(e);
 		resident = evict(e);
 		if (verify_read(e, FTR_ST_EVICTED))
 			ftr_contract_unseal(e, resident);

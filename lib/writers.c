@@ -194,9 +194,12 @@ static void extent_seqc(struct ftr_role *r, size_t off, size_t len, bool begin)
 
 	for (size_t pmd = off / e->pmd; pmd <= (off + len - 1) / e->pmd; pmd++) {
 		struct ftr_pmd_state *s = &e->pmds[pmd];
-		/* O_DIRECT invalidates the page cache; an old kernel drops THPs on a
-		 * writable open; a store may split a write-protected PMD mapping. */
-		struct ftr_seqc *c = r->mode == FTR_P_DIRECT || r->mode == FTR_P_OPENW ? &s->split :
+		/* O_DIRECT invalidates the page cache; a kernel with the old
+		 * READ_ONLY_THP_FOR_FS rules drops THPs on a writable open (elsewhere an
+		 * open that did would break the THP contract); a store may split a
+		 * write-protected PMD mapping. */
+		bool old_rules = ftr_old_thp_rules(&e->env->caps);
+		struct ftr_seqc *c = r->mode == FTR_P_DIRECT || (r->mode == FTR_P_OPENW && old_rules) ? &s->split :
 				     r->mode == FTR_P_MMAP ? &s->store : NULL;
 
 		if (begin) {
