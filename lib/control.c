@@ -3,8 +3,8 @@
  * What roles tell the controller while they race: the operations they did (their
  * logs), wrong data or a hard error (fatal: the epoch ends and the first one is
  * reported), a broken kernel contract, or one broken as a known issue with its
- * evidence (the churn verdict), and
- * which range an operation worked on (so overlaps with collapses are counted there).
+ * evidence (the churn verdict), and which range an operation worked on (so overlaps
+ * with collapses are counted there).
  * Everything lands in the shared area, so forked roles report the same way.
  */
 #include <errno.h>
