@@ -316,6 +316,9 @@ extern const char *const ftr_errno_slot_names[FTR_ERRNO_SLOTS];
 void ftr_report_bad(struct ftr_engine *e, const char *how, const struct ftr_bad *bad,
 		    uint32_t nbad, uint32_t detail);
 void ftr_report_thp_range(struct ftr_engine *e, uint32_t pmd);
+/* ftr_oplog_find() over the logs of every role. */
+int ftr_engine_find_ops(struct ftr_engine *e, uint64_t off, uint64_t len, unsigned op_mask, uint64_t until,
+			struct ftr_op_hit *hits, int max);
 /* The operations of every role on [off, off+len) (op_mask: 1 << enum ftr_op) that
  * began no later than until (ns since the start; UINT64_MAX: any), at most max. */
 void ftr_report_ops(struct ftr_engine *e, uint64_t off, uint64_t len, unsigned op_mask, uint64_t until,

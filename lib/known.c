@@ -141,12 +141,6 @@ static bool any_bad(const struct ftr_engine *e, enum ftr_class cls, unsigned pat
 	return false;
 }
 
-static void role_logs(struct ftr_engine *e, struct ftr_oplog **logs)
-{
-	for (int i = 0; i < e->nroles; i++)
-		logs[i] = e->roles[i].log;
-}
-
 /*
  * The racing reader's zeros: it saw zeros in a block nobody was writing while another
  * role's fallocate(ZERO_RANGE) of a different part of the same page ran, and no check
@@ -156,7 +150,6 @@ static int zero_beside(struct ftr_engine *e, char *ev, size_t len, enum ftr_know
 {
 	const struct ftr_bad_rec *rec = e->nbads ? &e->bads[0] : NULL;
 	uint64_t off, page, r0 = 0, r1 = 0;
-	struct ftr_oplog *logs[FTR_MAX_ROLES];
 	struct ftr_op_hit hits[12];
 	int n;
 
@@ -167,13 +160,12 @@ static int zero_beside(struct ftr_engine *e, char *ev, size_t len, enum ftr_know
 		return missing(FTR_KI_ZERO_BESIDE, "%zu more bad blocks after quiescing", e->nbads - 1);
 	off = (uint64_t)rec->b.block * FTR_BLOCK;
 	page = off & ~(uint64_t)(e->psz - 1);
-	role_logs(e, logs);
 	/* The read that saw it: a reader logs how many bad blocks it saw. */
-	n = ftr_oplog_find(logs, e->nroles, off, FTR_BLOCK, 1u << FTR_OP_READ, UINT64_MAX, hits, 12);
+	n = ftr_engine_find_ops(e, off, FTR_BLOCK, 1u << FTR_OP_READ, UINT64_MAX, hits, 12);
 	for (int i = 0; i < n; i++)
 		if (hits[i].e.res > 0)
 			r0 = hits[i].e.t0, r1 = hits[i].e.t1;
-	n = ftr_oplog_find(logs, e->nroles, page, e->psz, 1u << FTR_OP_PUNCH, UINT64_MAX, hits, 12);
+	n = ftr_engine_find_ops(e, page, e->psz, 1u << FTR_OP_PUNCH, UINT64_MAX, hits, 12);
 	for (int i = 0; i < n && r1; i++) {
 		const struct ftr_role *r = &e->roles[hits[i].role];
 		const struct ftr_op_entry *o = &hits[i].e;
@@ -213,17 +205,15 @@ static bool direct_read_ok(struct ftr_engine *e, uint32_t b)
 static uint64_t direct_then_store(struct ftr_engine *e, uint32_t b, bool *stored)
 {
 	uint64_t off = (uint64_t)b * FTR_BLOCK, pmd = off / e->pmd * e->pmd, end = 0;
-	struct ftr_oplog *logs[FTR_MAX_ROLES];
 	struct ftr_op_hit hits[12];
 	int n;
 
-	role_logs(e, logs);
-	n = ftr_oplog_find(logs, e->nroles, off, FTR_BLOCK, 1u << FTR_OP_WRITE, UINT64_MAX, hits, 12);
+	n = ftr_engine_find_ops(e, off, FTR_BLOCK, 1u << FTR_OP_WRITE, UINT64_MAX, hits, 12);
 	for (int i = 0; i < n; i++)
 		if (hits[i].e.path == FTR_P_DIRECT && hits[i].e.t1 > end)
 			end = hits[i].e.t1;
 	*stored = false;
-	n = ftr_oplog_find(logs, e->nroles, pmd, e->pmd, 1u << FTR_OP_WRITE, UINT64_MAX, hits, 12);
+	n = ftr_engine_find_ops(e, pmd, e->pmd, 1u << FTR_OP_WRITE, UINT64_MAX, hits, 12);
 	for (int i = 0; i < n && end; i++)
 		*stored |= hits[i].e.path == FTR_P_MMAP && hits[i].e.t0 > end;
 	return end;

@@ -31,17 +31,23 @@ static void hex_line(const char *tag, const uint8_t *p, unsigned off)
 	ftr_diag("    %s +%03x: %s", tag, off, buf);
 }
 
-void ftr_report_ops(struct ftr_engine *e, uint64_t off, uint64_t len, unsigned op_mask, uint64_t until,
-		    int max, const char *title)
+int ftr_engine_find_ops(struct ftr_engine *e, uint64_t off, uint64_t len, unsigned op_mask, uint64_t until,
+			struct ftr_op_hit *hits, int max)
 {
 	struct ftr_oplog *logs[FTR_MAX_ROLES];
-	struct ftr_op_hit hits[HITS];
-	char line[256];
-	int n;
 
 	for (int i = 0; i < e->nroles; i++)
 		logs[i] = e->roles[i].log;
-	n = ftr_oplog_find(logs, e->nroles, off, len, op_mask, until, hits, max < HITS ? max : HITS);
+	return ftr_oplog_find(logs, e->nroles, off, len, op_mask, until, hits, max);
+}
+
+void ftr_report_ops(struct ftr_engine *e, uint64_t off, uint64_t len, unsigned op_mask, uint64_t until,
+		    int max, const char *title)
+{
+	struct ftr_op_hit hits[HITS];
+	char line[256];
+	int n = ftr_engine_find_ops(e, off, len, op_mask, until, hits, max < HITS ? max : HITS);
+
 	ftr_diag("  %s (oldest first):%s", title, n ? "" : " none");
 	for (int i = 0; i < n; i++) {
 		ftr_op_format(&hits[i], e->roles[hits[i].role].name, line, sizeof(line));
