@@ -59,9 +59,11 @@ static int open_dev(dev_t dev, char *why, size_t len)
  */
 static int own_blocks(struct ftr_engine *e, int fd, uint64_t off, uint64_t *where, char *why, size_t len)
 {
-	struct { struct fiemap fm; struct fiemap_extent fe; } x = {
-		.fm = { .fm_start = off, .fm_length = FTR_BLOCK, .fm_flags = FIEMAP_FLAG_SYNC, .fm_extent_count = 1 },
-	};
+	/* Room for one extent behind the header; a union keeps the flexible array last. */
+	union {
+		struct fiemap fm;
+		char room[sizeof(struct fiemap) + sizeof(struct fiemap_extent)];
+	} x;
 	const struct fiemap_extent *fe = &x.fm.fm_extents[0];
 	unsigned odd = FIEMAP_EXTENT_UNKNOWN | FIEMAP_EXTENT_DELALLOC | FIEMAP_EXTENT_ENCODED |
 		       FIEMAP_EXTENT_DATA_ENCRYPTED | FIEMAP_EXTENT_NOT_ALIGNED | FIEMAP_EXTENT_DATA_INLINE |
@@ -70,6 +72,9 @@ static int own_blocks(struct ftr_engine *e, int fd, uint64_t off, uint64_t *wher
 	char sys[96];
 	int bfd;
 
+	memset(&x, 0, sizeof(x));
+	x.fm = (struct fiemap){ .fm_start = off, .fm_length = FTR_BLOCK, .fm_flags = FIEMAP_FLAG_SYNC,
+				.fm_extent_count = 1 };
 	if (e->env->caps.is_shmem || fstat(fd, &st))
 		return snprintf(why, len, "the file has no disk (%s)", e->env->caps.fstype), -1;
 	snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u/loop/backing_file", major(st.st_dev), minor(st.st_dev));
