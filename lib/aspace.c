@@ -19,10 +19,7 @@
 #include "engine.h"
 #include "roles.h"
 #include "thp.h"
-
-#ifndef MADV_COLLAPSE
-#define MADV_COLLAPSE 25
-#endif
+#include "mapping.h"
 
 static uint64_t as_pmd(struct ftr_role *r)
 {

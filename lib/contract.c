@@ -13,6 +13,7 @@
 #include "contract.h"
 #include "engine.h"
 #include "ktap.h"
+#include "mapping.h"
 #include "roles.h"
 #include "thp.h"
 #include "trace.h"
@@ -52,10 +53,13 @@ static void broken(struct ftr_engine *e, uint32_t pmd, const char *fmt, ...)
 /*
  * Whether PMD p is one PMD-order folio and, if want_mapped, mapped by the PMD; why
  * says what it is instead.  *mapped_known: the kernel could tell the PMD mapping of
- * this range (PAGEMAP_SCAN), so want_mapped was checked.
+ * this range (PAGEMAP_SCAN), so want_mapped was checked.  HOLDS_CUT: reading it
+ * raised SIGBUS, a truncation cut the PMD (why names the address).
  */
-static bool pmd_holds(struct ftr_engine *e, uint32_t p, bool want_mapped, bool *mapped_known,
-		      char *why, size_t len)
+enum { HOLDS_NOT, HOLDS, HOLDS_CUT };
+
+static int pmd_holds(struct ftr_engine *e, uint32_t p, bool want_mapped, bool *mapped_known,
+		     char *why, size_t len)
 {
 	char *addr = e->map + (size_t)p * e->pmd;
 	struct ftr_folio_run runs[8];
@@ -67,16 +71,19 @@ static bool pmd_holds(struct ftr_engine *e, uint32_t p, bool want_mapped, bool *
 	if (want_mapped)
 		mapped = ftr_pmd_mapped_bytes(0, (unsigned long)addr, e->pmd);
 	*mapped_known = mapped >= 0;
-	ftr_fault_in(addr, e->pmd, e->psz);
+	if (ftr_fault_in(addr, e->pmd, e->psz) < e->pmd) {
+		snprintf(why, len, "reading it through the mapping raised SIGBUS at %p", ftr_map_fault_addr());
+		return HOLDS_CUT;
+	}
 	n = ftr_folio_scan(addr, e->pmd, runs, 8);
 	if (n == 1 && runs[0].order == pmd_order(e) && (mapped < 0 || (size_t)mapped == e->pmd))
-		return true;
+		return HOLDS;
 	if (n > 0)
 		ftr_folio_runs_str(runs, n, str, sizeof(str));
 	snprintf(why, len, "its pages are %s, %s", str,
 		 mapped < 0 ? "PMD mapping not asked" : (size_t)mapped == e->pmd ? "mapped by the PMD" :
 		 "not mapped by the PMD");
-	return false;
+	return HOLDS_NOT;
 }
 
 void ftr_contract_after_call(struct ftr_role *r, uint32_t pmd, uint64_t t0, uint64_t split0,
@@ -87,12 +94,14 @@ void ftr_contract_after_call(struct ftr_role *r, uint32_t pmd, uint64_t t0, uint
 	bool shmem = e->env->caps.is_shmem, known;
 	bool want_mapped = shmem || ftr_seqc_same(&s->store, store0);
 	char why[300];
-	bool holds = pmd_holds(e, pmd, want_mapped, &known, why, sizeof(why));
+	int holds = pmd_holds(e, pmd, want_mapped, &known, why, sizeof(why));
 
-	/* What a split or a store begun meanwhile may have done proves nothing. */
-	if (!ftr_seqc_same(&s->split, split0) || (!holds && !shmem && !ftr_seqc_same(&s->store, store0)))
+	/* What a split or a store begun meanwhile may have done proves nothing, and a
+	 * truncation racing the check (a split for the seqcount too) cut the PMD. */
+	if (!ftr_seqc_same(&s->split, split0) || holds == HOLDS_CUT ||
+	    (holds != HOLDS && !shmem && !ftr_seqc_same(&s->store, store0)))
 		return;
-	if (!holds) {
+	if (holds != HOLDS) {
 		broken(e, pmd, "PMD %u [%#zx, %#zx): right after MADV_COLLAPSE returned 0, with no split since, "
 		       "%s (a collapse makes one order-%d folio%s)", pmd, pmd * e->pmd, (pmd + 1) * e->pmd, why,
 		       pmd_order(e), want_mapped ? ", mapped by the PMD" : "");
@@ -131,7 +140,7 @@ void ftr_contract_khugepaged_event(struct ftr_engine *e, uint32_t pmd, uint64_t 
 
 	if (pmd >= e->npmds || ld(&s->split.t_end) + KHUGEPAGED_MARGIN_NS >= t_ns)
 		return;
-	if (!pmd_holds(e, pmd, false, &known, why, sizeof(why))) {
+	if (pmd_holds(e, pmd, false, &known, why, sizeof(why)) != HOLDS) {
 		broken(e, pmd, "PMD %u [%#zx, %#zx): khugepaged's collapse_file succeeded at t=%.6fs and no split "
 		       "of it ended after %.6fs, but at the epoch's end %s", pmd, pmd * e->pmd,
 		       (pmd + 1) * e->pmd, t_ns / 1e9, ld(&s->split.t_end) / 1e9, why);
@@ -155,7 +164,9 @@ void ftr_contract_epoch(struct ftr_engine *e)
 			continue;
 		want = e->env->caps.is_shmem || ftr_seqc_same(&s->store, ld(&s->ok_store));
 		e->thp_checked++;
-		if (!pmd_holds(e, p, want, &known, why, sizeof(why))) {
+		/* Roles are quiesced and the file has its full size: a SIGBUS here breaks
+		 * the contract too. */
+		if (pmd_holds(e, p, want, &known, why, sizeof(why)) != HOLDS) {
 			broken(e, p, "PMD %u [%#zx, %#zx): MADV_COLLAPSE returned 0 and nothing split it since, "
 			       "but at the epoch's end %s", p, p * e->pmd, (p + 1) * e->pmd, why);
 			return;

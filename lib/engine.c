@@ -20,12 +20,14 @@
 #include <unistd.h>
 
 #include "contract.h"
+#include "crash.h"
 #include "engine.h"
 #include "knob.h"
 #include "ktap.h"
 #include "replay.h"
 #include "roles.h"
 #include "thp.h"
+#include "mapping.h"
 
 #define SEG_PAGES	8
 #define LOG_CAP		4096
@@ -100,6 +102,7 @@ static void *role_main(void *arg)
 	uint32_t seen = 0;
 
 	__atomic_store_n(&r->st->tid, gettid(), __ATOMIC_RELAXED);
+	ftr_crash_who(r->name);
 	for (;;) {
 		while (load32(&sh->epoch) == seen)
 			sleep_us(100);
@@ -126,6 +129,8 @@ static void *role_main(void *arg)
 		if (r->eng->env->opts->inject == FTR_INJECT_STUCK && r->id == 0 && seen == 2)
 			for (;;)
 				pause();	/* never acks: the watchdog must notice */
+		if (r->eng->env->opts->inject == FTR_INJECT_CRASH && r->id == 0 && seen == 2)
+			ftr_inject_crash(r->eng);
 		__atomic_add_fetch(&sh->acks, 1, __ATOMIC_ACQ_REL);
 	}
 	return NULL;
@@ -352,7 +357,6 @@ static int engine_setup(struct ftr_engine *e, const struct ftr_scenario *sc, str
 		return -errno;
 	if (e->khugepaged)
 		khugepaged_setup(e);
-	ftr_bus_install();
 	return start_roles(e);
 }
 

@@ -331,6 +331,8 @@ void ftr_report_record(struct ftr_engine *e);
 /* verify.c */
 bool ftr_verify_epoch(struct ftr_engine *e);
 void ftr_inject(struct ftr_engine *e);
+/* --inject crash: a SIGBUS that no guard expects, past the EOF of a file of its own. */
+void ftr_inject_crash(struct ftr_engine *e);
 void ftr_results(struct ftr_engine *e);
 
 #endif

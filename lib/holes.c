@@ -18,6 +18,7 @@
 #include "contract.h"
 #include "engine.h"
 #include "roles.h"
+#include "mapping.h"
 
 static uint64_t ld(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
 
@@ -122,19 +123,12 @@ static bool owns_tail(struct ftr_role *r, uint32_t *first, uint32_t *n)
 static void expect_sigbus(struct ftr_role *r, uint64_t eof)
 {
 	struct ftr_engine *e = r->eng;
-	uint64_t page = (eof + e->psz - 1) / e->psz * e->psz;
-	sigjmp_buf jb;
-	volatile char c;
+	uint64_t page = (eof + e->psz - 1) / e->psz * e->psz, word;
+	char c;
 
-	if (page >= e->size || e->sc->ro_mapping)
-		return;
-	if (sigsetjmp(jb, 1)) {
-		ftr_bus_jmp = NULL;
+	if (page >= e->size || e->sc->ro_mapping || !ftr_map_read(&word, e->map + page, sizeof(word)))
 		return;		/* SIGBUS, as promised */
-	}
-	ftr_bus_jmp = &jb;
-	c = e->map[page];
-	ftr_bus_jmp = NULL;
+	memcpy(&c, &word, 1);
 	if (e->env->caps.is_shmem && !c && page / e->pmd == eof / e->pmd)
 		return;
 	ftr_contract_fail(r, "the file was truncated to %#llx but its mapping reads %#llx without SIGBUS%s",

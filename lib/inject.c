@@ -205,3 +205,21 @@ void ftr_inject(struct ftr_engine *e)
 			 (unsigned long long)b * FTR_BLOCK);
 	close(fd);
 }
+
+void ftr_inject_crash(struct ftr_engine *e)
+{
+	char path[4200];
+	char *m;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s.crash", e->path);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	unlink(path);
+	m = fd < 0 ? MAP_FAILED : mmap(NULL, e->psz, PROT_READ, MAP_SHARED, fd, 0);
+	if (m == MAP_FAILED) {
+		ftr_diag("inject: crash not possible here: %s", strerror(errno));
+		return;
+	}
+	ftr_diag("inject: crash (a read past EOF of %s through its mapping at %p)", path, (void *)m);
+	(void)*(volatile char *)m;
+}

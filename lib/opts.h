@@ -27,6 +27,7 @@ enum ftr_inject {
 	FTR_INJECT_STALE_DISK,	/* the disk gets a block's previous version under a clean page cache */
 	FTR_INJECT_THP_CALL,	/* the collapser takes a call that failed with EAGAIN for a success */
 	FTR_INJECT_RESIDENT,	/* a page stays mapped through the eviction: it must be reported */
+	FTR_INJECT_CRASH,	/* a role reads past EOF unguarded: the crash must say where */
 	FTR_INJECT_NR,
 };
 

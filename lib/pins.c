@@ -21,10 +21,7 @@
 
 #include "engine.h"
 #include "roles.h"
-
-#ifndef MADV_COLLAPSE
-#define MADV_COLLAPSE 25
-#endif
+#include "mapping.h"
 
 #define PIN_MAX (64 << 10)
 

@@ -14,27 +14,9 @@
 
 #include "knob.h"
 #include "ktap.h"
+#include "mapping.h"
 #include "probe.h"
 #include "thp.h"
-
-#ifndef MADV_COLLAPSE
-#define MADV_COLLAPSE 25
-#endif
-
-size_t ftr_page_size(void)
-{
-	return sysconf(_SC_PAGESIZE);
-}
-
-size_t ftr_pmd_size(void)
-{
-	unsigned long v;
-
-	/* Absent without THP; then a PMD maps a page full of 8-byte entries. */
-	if (!ftr_knob_read_ul(FTR_THP_SYSFS "/hpage_pmd_size", &v) && v)
-		return v;
-	return ftr_page_size() / 8 * ftr_page_size();
-}
 
 void ftr_cap_fail(struct ftr_cap *c, int err, const char *fmt, ...)
 {
@@ -52,27 +34,6 @@ static void cap_ok(struct ftr_cap *c)
 	c->ok = true;
 	c->err = 0;
 	c->why[0] = '\0';
-}
-
-void *ftr_mmap_aligned(size_t len, int prot, int flags, int fd)
-{
-	return ftr_mmap_pmd(len, prot, flags, fd, 0);
-}
-
-void *ftr_mmap_pmd(size_t len, int prot, int flags, int fd, off_t off)
-{
-	size_t pmd = ftr_pmd_size();
-	char *area, *p;
-
-	/* Reserve len + pmd, then place the real mapping at the aligned address. */
-	area = mmap(NULL, len + pmd, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (area == MAP_FAILED)
-		return MAP_FAILED;
-	p = (char *)(((unsigned long)area + pmd - 1) & ~(pmd - 1));
-	if (p > area)
-		munmap(area, p - area);
-	munmap(p + len, area + len + pmd - (p + len));
-	return mmap(p, len, prot, flags | MAP_FIXED | (fd < 0 ? MAP_ANONYMOUS : 0), fd, off);
 }
 
 static const char *fstype_name(long magic)

@@ -35,8 +35,6 @@ struct ftr_caps {
 	int numa_nodes;
 };
 
-size_t ftr_page_size(void);
-size_t ftr_pmd_size(void);
 /* The READ_ONLY_THP_FOR_FS rules: collapse through read-only mappings only, and a
  * writable open drops the page cache of a file with THPs. */
 static inline bool ftr_old_thp_rules(const struct ftr_caps *c)
@@ -46,10 +44,6 @@ static inline bool ftr_old_thp_rules(const struct ftr_caps *c)
 /* Probes dir; 0 on success, -errno if dir itself is unusable. */
 int ftr_probe(const char *dir, struct ftr_caps *caps);
 void ftr_probe_print(const struct ftr_caps *caps);
-/* mmap of len bytes of fd at offset 0 whose address is aligned to the PMD size. */
-void *ftr_mmap_aligned(size_t len, int prot, int flags, int fd);
-/* The same at file offset off; fd -1 makes an anonymous mapping. */
-void *ftr_mmap_pmd(size_t len, int prot, int flags, int fd, off_t off);
 /* Fills a struct ftr_cap from a failure. */
 void ftr_cap_fail(struct ftr_cap *c, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "engine.h"
-#include "knob.h"
+#include "mapping.h"
 #include "roles.h"
 
 #define READ_MAX (64 << 10)
@@ -29,30 +29,6 @@ const char *const ftr_read_names[FTR_READ_NR] = {
 	[FTR_READ_BIG] = "bigread", [FTR_READ_SPLICE] = "splice",
 	[FTR_READ_SENDFILE] = "sendfile", [FTR_READ_COPY] = "copy",
 };
-
-__thread sigjmp_buf *ftr_bus_jmp;
-__thread char *ftr_bus_addr;
-
-static void on_sigbus(int sig, siginfo_t *si, void *uc)
-{
-	(void)uc;
-	if (!ftr_bus_jmp) {
-		ftr_knob_restore_all();	/* not ours to catch: die as we would have */
-		signal(sig, SIG_DFL);
-		raise(sig);
-		return;
-	}
-	ftr_bus_addr = si->si_addr;
-	siglongjmp(*ftr_bus_jmp, 1);
-}
-
-void ftr_bus_install(void)
-{
-	struct sigaction sa = { .sa_sigaction = on_sigbus, .sa_flags = SA_SIGINFO | SA_NODEFER };
-
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGBUS, &sa, NULL);
-}
 
 int ftr_reader_setup(struct ftr_role *r)
 {
@@ -128,23 +104,6 @@ static ssize_t read_full(int fd, char *buf, size_t len, size_t off)
 	return got;
 }
 
-/* Copies from a mapping 8 bytes at a time; stops at SIGBUS, returning what it got. */
-static size_t read_mapped(char *dst, const char *src, size_t len)
-{
-	sigjmp_buf jb;
-	volatile size_t b = 0;
-
-	if (sigsetjmp(jb, 1)) {
-		ftr_bus_jmp = NULL;
-		return b;
-	}
-	ftr_bus_jmp = &jb;
-	for (; b < len; b += 8)
-		*(uint64_t *)(dst + b) = __atomic_load_n((const uint64_t *)(src + b), __ATOMIC_RELAXED);
-	ftr_bus_jmp = NULL;
-	return len;
-}
-
 static ssize_t read_range(struct ftr_role *r, size_t off, size_t len)
 {
 	struct role_priv *p = r->priv;
@@ -154,7 +113,7 @@ static ssize_t read_range(struct ftr_role *r, size_t off, size_t len)
 	switch (r->mode) {
 	case FTR_READ_MAP:
 	case FTR_READ_MAP2:
-		return read_mapped(p->buf, (r->mode == FTR_READ_MAP ? e->map : e->map2) + off, len);
+		return ftr_map_read(p->buf, (r->mode == FTR_READ_MAP ? e->map : e->map2) + off, len);
 	case FTR_READ_SPLICE:
 	case FTR_READ_SENDFILE:
 		return through_pipe(p, r->mode == FTR_READ_SENDFILE, off, len);

@@ -21,12 +21,9 @@
 #include "ktap.h"
 #include "replay.h"
 #include "roles.h"
+#include "mapping.h"
 
 #define CALL_GAP_NS	2000
-
-#ifndef MADV_COLLAPSE
-#define MADV_COLLAPSE 25
-#endif
 
 static uint64_t ld(uint64_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
 

@@ -42,13 +42,6 @@ int ftr_writer_op(struct ftr_role *r);
 int ftr_reader_setup(struct ftr_role *r);
 int ftr_reader_op(struct ftr_role *r);
 
-/* SIGBUS from a mapping that reaches past EOF: a thread arms ftr_bus_jmp around its
- * accesses and learns the faulting address instead of dying. */
-#include <setjmp.h>
-extern __thread sigjmp_buf *ftr_bus_jmp;
-extern __thread char *ftr_bus_addr;
-void ftr_bus_install(void);
-
 /* holes.c */
 extern const struct ftr_churn_ops ftr_churn_punch, ftr_churn_zero, ftr_churn_truncate;
 /* pins.c */

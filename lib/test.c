@@ -9,7 +9,9 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "crash.h"
 #include "knob.h"
+#include "mapping.h"
 #include "test.h"
 #include "thp.h"
 #include "trace.h"
@@ -32,15 +34,19 @@ static void on_signal(int sig)
 	raise(sig);
 }
 
-static void install_handlers(void)
+static void install_handlers(const struct ftr_opts *o)
 {
-	/* Crashes too: a knob must not stay changed because the test segfaulted. */
-	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGSEGV, SIGABRT, SIGFPE, SIGILL };
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
 	struct sigaction sa = { .sa_handler = on_signal };
+	char replay[2048];
 
 	sigemptyset(&sa.sa_mask);
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		sigaction(sigs[i], &sa, NULL);
+	/* Crashes too: a knob must not stay changed because the test segfaulted. */
+	snprintf(replay, sizeof(replay), "%s%s --seed %llu", o->prog, o->cmdline, (unsigned long long)o->seed);
+	ftr_crash_replay(replay);
+	ftr_crash_install(cleanup);
 	atexit(cleanup);
 }
 
@@ -166,7 +172,7 @@ int ftr_main(const struct ftr_test *t, int argc, char **argv)
 				"/dev/kmsg, THP knobs and scratch mounts");
 		return FTR_EXIT_SKIP;
 	}
-	install_handlers();
+	install_handlers(&opts);
 	uname(&u);
 	env.opts = &opts;
 	env.name = t->name;

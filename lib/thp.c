@@ -4,12 +4,13 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdbool.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "knob.h"
 #include "ktap.h"
-#include "probe.h"
+#include "mapping.h"
 #include "thp.h"
 
 int ftr_smaps_parse(FILE *f, unsigned long addr, struct ftr_smaps *out)
@@ -162,15 +163,6 @@ out:
 	free(pm);
 	free(kpf);
 	return ret;
-}
-
-void ftr_fault_in(const void *addr, size_t len, size_t step)
-{
-	const char *p = addr;
-
-	/* Atomic: writers store through the same mapping meanwhile. */
-	for (size_t i = 0; i < len; i += step)
-		(void)__atomic_load_n(p + i, __ATOMIC_RELAXED);
 }
 
 int ftr_folio_scan(void *addr, size_t len, struct ftr_folio_run *runs, int max_runs)

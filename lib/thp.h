@@ -51,9 +51,6 @@ struct ftr_folio_run {
  */
 int ftr_folio_runs(const uint64_t *pagemap, const uint64_t *kpf, unsigned long nr_pages,
 		   struct ftr_folio_run *runs, int max_runs);
-/* Reads a byte every step bytes of [addr, addr+len): a read fault maps what the page
- * cache holds there, so that pagemap can name its pfns, and dirties nothing. */
-void ftr_fault_in(const void *addr, size_t len, size_t step);
 /* Reads /proc/self/pagemap and /proc/kpageflags for [addr, addr+len) and groups them. */
 int ftr_folio_scan(void *addr, size_t len, struct ftr_folio_run *runs, int max_runs);
 /* The same for [addr, addr+len) of process pid (0: this one). */

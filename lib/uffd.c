@@ -27,6 +27,7 @@
 #include "uffd.h"
 #include "uffd_io.h"
 #include "thp.h"
+#include "mapping.h"
 
 static const char *errname(int err)
 {

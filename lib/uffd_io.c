@@ -22,10 +22,7 @@
 
 #include "test.h"
 #include "uffd_io.h"
-
-#ifndef MADV_COLLAPSE
-#define MADV_COLLAPSE 25
-#endif
+#include "mapping.h"
 /* Debian 12's uapi headers are 6.1; these are older, but keep the build portable. */
 #ifndef UFFD_USER_MODE_ONLY
 #define UFFD_USER_MODE_ONLY 1

@@ -19,6 +19,7 @@
 #include "ktap.h"
 #include "thp.h"
 #include "trace.h"
+#include "mapping.h"
 
 const char *const ftr_stage_names[FTR_ST_NR] = {
 	[FTR_ST_RACING] = "a racing reader", [FTR_ST_READ] = "read()", [FTR_ST_MAP] = "the mapping",

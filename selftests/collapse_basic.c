@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "mapping.h"
 #include "test.h"
 #include "thp.h"
 

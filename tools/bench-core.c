@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mapping.h"
 #include "opts.h"
 #include "oracle.h"
 #include "probe.h"
@@ -35,10 +36,6 @@
 #ifndef MADV_POPULATE_READ
 #define MADV_POPULATE_READ 22
 #endif
-#ifndef MADV_COLLAPSE
-#define MADV_COLLAPSE 25
-#endif
-
 #define EXIT_FAIL	1
 #define EXIT_USAGE	2
 #define EXIT_SKIP	4

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "engine.h"
+#include "mapping.h"
 #include "replay.h"
 #include "test.h"
 #include "thp.h"

@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "mapping.h"
 #include "probe.h"
 #include "thp.h"
 
