@@ -44,7 +44,9 @@ $(OUTPUT)/lib/%.o: lib/%.c $(LIB_HDRS) Makefile
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
+# Made anew: a module removed from lib/ must not live on in the archive.
 $(LIBFTR): $(LIB_OBJS)
+	rm -f $@
 	$(AR) rcs $@ $^
 
 $(OUTPUT)/selftests/%: selftests/%.c $(LIBFTR) $(LIB_HDRS)

@@ -16,8 +16,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "engine.h"
-#include "roles.h"
+#include "aspace.h"
+#include "role.h"
 #include "thp.h"
 #include "mapping.h"
 
@@ -187,7 +187,7 @@ static int op_misaligned(struct ftr_role *r)
 	return ftr_op_done(r, FTR_OP_READ, t0, off, e->pmd, ret == EINVAL ? 0 : ret, 1000);
 }
 
-const struct ftr_churn_ops ftr_churn_fork = { .name = "fork", .op = op_fork };
-const struct ftr_churn_ops ftr_churn_mremap = { .name = "mremap", .op = op_mremap };
-const struct ftr_churn_ops ftr_churn_exit = { .name = "exit", .op = op_exit };
-const struct ftr_churn_ops ftr_churn_misaligned = { .name = "misaligned", .op = op_misaligned };
+const struct ftr_role_ops ftr_churn_fork = { .name = "fork", .op = op_fork };
+const struct ftr_role_ops ftr_churn_mremap = { .name = "mremap", .op = op_mremap };
+const struct ftr_role_ops ftr_churn_exit = { .name = "exit", .op = op_exit };
+const struct ftr_role_ops ftr_churn_misaligned = { .name = "misaligned", .op = op_misaligned };

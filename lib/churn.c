@@ -12,8 +12,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "engine.h"
-#include "roles.h"
+#include "churn.h"
+#include "role.h"
 
 /* A random PMD-sized range, where collapse happens. */
 static uint64_t churn_pmd(struct ftr_role *r)
@@ -184,23 +184,14 @@ static int op_compact(struct ftr_role *r)
 	return ftr_op_done(r, FTR_OP_PAGEOUT, t0, 0, e->size, err, 500);
 }
 
-static const struct ftr_churn_ops churn_fsync = { .name = "fsync", .op = op_fsync };
-static const struct ftr_churn_ops churn_fdatasync = { .name = "fdatasync", .op = op_fdatasync };
-static const struct ftr_churn_ops churn_msync = { .name = "msync", .op = op_msync };
-static const struct ftr_churn_ops churn_msync_async = { .name = "msync-async", .op = op_msync_async };
-static const struct ftr_churn_ops churn_sync_range = { .name = "sync-range", .op = op_sync_range };
-static const struct ftr_churn_ops churn_seek = { .name = "seek", .op = op_seek };
-static const struct ftr_churn_ops churn_mincore = { .name = "mincore", .op = op_mincore };
-static const struct ftr_churn_ops churn_cachestat = { .name = "cachestat", .op = op_cachestat };
-static const struct ftr_churn_ops churn_pageout = { .name = "pageout", .op = op_pageout };
-static const struct ftr_churn_ops churn_cold = { .name = "cold", .op = op_cold };
-static const struct ftr_churn_ops churn_compact = { .name = "compact", .op = op_compact };
-
-const struct ftr_churn_ops *const ftr_churn_roles[] = {
-	&churn_fsync, &churn_fdatasync, &churn_msync, &churn_msync_async, &churn_sync_range,
-	&churn_seek, &churn_mincore, &churn_cachestat, &churn_pageout, &churn_cold, &churn_compact,
-	&ftr_churn_punch, &ftr_churn_zero, &ftr_churn_truncate,
-	&ftr_churn_pin_dio, &ftr_churn_pin_uring, &ftr_churn_pin_vmsplice, &ftr_churn_migrate,
-	&ftr_churn_fork, &ftr_churn_mremap, &ftr_churn_exit, &ftr_churn_misaligned,
-};
-const unsigned ftr_churn_nr = sizeof(ftr_churn_roles) / sizeof(ftr_churn_roles[0]);
+const struct ftr_role_ops ftr_churn_fsync = { .name = "fsync", .op = op_fsync };
+const struct ftr_role_ops ftr_churn_fdatasync = { .name = "fdatasync", .op = op_fdatasync };
+const struct ftr_role_ops ftr_churn_msync = { .name = "msync", .op = op_msync };
+const struct ftr_role_ops ftr_churn_msync_async = { .name = "msync-async", .op = op_msync_async };
+const struct ftr_role_ops ftr_churn_sync_range = { .name = "sync-range", .op = op_sync_range };
+const struct ftr_role_ops ftr_churn_seek = { .name = "seek", .op = op_seek };
+const struct ftr_role_ops ftr_churn_mincore = { .name = "mincore", .op = op_mincore };
+const struct ftr_role_ops ftr_churn_cachestat = { .name = "cachestat", .op = op_cachestat };
+const struct ftr_role_ops ftr_churn_pageout = { .name = "pageout", .op = op_pageout };
+const struct ftr_role_ops ftr_churn_cold = { .name = "cold", .op = op_cold };
+const struct ftr_role_ops ftr_churn_compact = { .name = "compact", .op = op_compact };

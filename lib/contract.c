@@ -14,7 +14,7 @@
 #include "engine.h"
 #include "ktap.h"
 #include "mapping.h"
-#include "roles.h"
+#include "role.h"
 #include "thp.h"
 #include "trace.h"
 

@@ -25,7 +25,8 @@
 #include "knob.h"
 #include "ktap.h"
 #include "replay.h"
-#include "roles.h"
+#include "role.h"
+#include "roster.h"
 #include "thp.h"
 #include "mapping.h"
 
@@ -118,7 +119,7 @@ static void *role_main(void *arg)
 			r->cs = &sh->collapse_any;
 			r->cs_snap = ftr_seqc_read(r->cs);
 			ret = ftr_role_op(r);
-			if (r->kind == FTR_R_CHURN && !ftr_seqc_same(r->cs, r->cs_snap))
+			if (r->counts_overlaps && !ftr_seqc_same(r->cs, r->cs_snap))
 				r->st->overlaps++;
 			__atomic_store_n(&r->st->in_op, 0, __ATOMIC_RELAXED);
 			if (ret < 0) {
@@ -331,7 +332,7 @@ static int engine_setup(struct ftr_engine *e, const struct ftr_scenario *sc, str
 	e->tail_owner = -1;
 	e->map = e->map2 = MAP_FAILED;
 	snprintf(e->path, sizeof(e->path), "%s/ftr%d", env->dir, getpid());
-	if (ftr_setup_roles(e))
+	if (ftr_roster_build(e))
 		return -EINVAL;
 	e->replay = sc->replay;
 	if (e->replay) {

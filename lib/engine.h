@@ -35,6 +35,7 @@
 
 struct ftr_engine;
 struct ftr_replay;
+struct ftr_role_ops;
 
 struct ftr_scenario {
 	const char *writers;	/* "write=1,pwrite=1,pwritev2=1,uring=1,uring-fixed=1,mmap=2,direct=1,openw=2" */
@@ -76,7 +77,6 @@ enum ftr_read_mode {
 	FTR_READ_READ, FTR_READ_MAP, FTR_READ_MAP2, FTR_READ_BIG, FTR_READ_SPLICE,
 	FTR_READ_SENDFILE, FTR_READ_COPY, FTR_READ_NR
 };
-extern const char *const ftr_read_names[FTR_READ_NR];
 
 #define FTR_ERRNO_SLOTS 6	/* 0, EAGAIN, EBUSY, ENOMEM, EINVAL, other */
 
@@ -201,6 +201,8 @@ struct ftr_role {
 	bool process;
 	bool fz;		/* the writer paired with the collapser (.fzsync) */
 	char name[32];
+	bool counts_overlaps;	/* churn: how often its op overlapped a collapse (of its range) */
+	const struct ftr_role_ops *ops;	/* role.h: all the engine calls it through */
 	struct ftr_engine *eng;
 	struct ftr_rng rng;
 	struct ftr_oplog *log;
@@ -260,33 +262,6 @@ uint64_t ftr_engine_writes(const struct ftr_engine *e);
 
 /* Runs the scenario and prints its KTAP subtests (data, collapse, kernel). */
 void ftr_engine_run(const struct ftr_scenario *sc, struct ftr_env *env);
-
-/*
- * A churn role: page-cache churn beside the writers (writeback, truncation, walkers,
- * pins, ...), declared by name in a scenario's .churn mix.  One that destroys data it
- * does not own must own segments like a writer and put back what it destroyed.
- */
-struct ftr_churn_ops {
-	const char *name;
-	bool owns;		/* gets segments like a writer */
-	bool process;		/* runs as a forked process */
-	bool tail;		/* owns the end of the file every epoch (it may cut it off) */
-	const char *idle_why;	/* why it may find nothing to do here, said when it did not */
-	int (*setup)(struct ftr_role *r);	/* optional, after the common setup */
-	int (*op)(struct ftr_role *r);
-};
-
-extern const struct ftr_churn_ops *const ftr_churn_roles[];
-extern const unsigned ftr_churn_nr;
-
-/* roles.c: builds the role list from the scenario; -1 on a bad mix. */
-int ftr_setup_roles(struct ftr_engine *e);
-/* roles.c: one operation of a role; 0, or -errno for a hard failure. */
-int ftr_role_setup(struct ftr_role *r);
-int ftr_role_op(struct ftr_role *r);
-void ftr_role_teardown(struct ftr_role *r);
-/* Whether a writer path can run here; fills why when not. */
-bool ftr_path_usable(struct ftr_engine *e, unsigned path, char *why, size_t len);
 
 /* engine.c helpers the roles use. */
 void ftr_role_epoch_segments(struct ftr_role *r);

@@ -16,8 +16,9 @@
 #include <unistd.h>
 
 #include "contract.h"
-#include "engine.h"
-#include "roles.h"
+#include "extent.h"
+#include "holes.h"
+#include "role.h"
 #include "mapping.h"
 
 static uint64_t ld(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
@@ -216,8 +217,8 @@ static int op_truncate(struct ftr_role *r)
 	return ftr_op_done(r, FTR_OP_PUNCH, t0, off, len, err, 1000);
 }
 
-const struct ftr_churn_ops ftr_churn_punch = { .name = "punch", .owns = true, .op = op_punch };
-const struct ftr_churn_ops ftr_churn_zero = { .name = "zero-range", .owns = true, .op = op_zero };
-const struct ftr_churn_ops ftr_churn_truncate = {
+const struct ftr_role_ops ftr_churn_punch = { .name = "punch", .owns = true, .op = op_punch };
+const struct ftr_role_ops ftr_churn_zero = { .name = "zero-range", .owns = true, .op = op_zero };
+const struct ftr_role_ops ftr_churn_truncate = {
 	.name = "truncate", .owns = true, .tail = true, .op = op_truncate,
 };

@@ -12,7 +12,8 @@
 #include "engine.h"
 #include "known.h"
 #include "ktap.h"
-#include "roles.h"
+#include "holes.h"
+#include "role.h"
 
 const char *const ftr_known_names[FTR_KI_NR] = {
 	[FTR_KI_NONE] = "none",
@@ -170,7 +171,7 @@ static int zero_beside(struct ftr_engine *e, char *ev, size_t len, enum ftr_know
 		const struct ftr_role *r = &e->roles[hits[i].role];
 		const struct ftr_op_entry *o = &hits[i].e;
 
-		if (r->kind == FTR_R_CHURN && ftr_churn_roles[r->mode] == &ftr_churn_zero &&
+		if (r->ops == &ftr_churn_zero &&
 		    o->t0 <= r1 && o->t1 >= r0 && (off + FTR_BLOCK <= o->off || off >= o->off + o->len)) {
 			snprintf(ev, len, "a read at t=%.6fs..%.6fs saw zeros in block %u (offset %#llx) while "
 				 "%s zeroed [%#llx, %#llx) of the same page at t=%.6fs..%.6fs; every check after "

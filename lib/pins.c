@@ -19,8 +19,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "engine.h"
-#include "roles.h"
+#include "pins.h"
+#include "role.h"
 #include "mapping.h"
 
 #define PIN_MAX (64 << 10)
@@ -209,15 +209,15 @@ static int op_migrate(struct ftr_role *r)
 	return ftr_op_done(r, FTR_OP_READ, t0, off, e->pmd, err, 500);
 }
 
-const struct ftr_churn_ops ftr_churn_pin_dio = { .name = "pin-dio", .setup = pin_setup, .op = op_pin_dio };
-const struct ftr_churn_ops ftr_churn_pin_uring = {
+const struct ftr_role_ops ftr_churn_pin_dio = { .name = "pin-dio", .setup = pin_setup, .op = op_pin_dio };
+const struct ftr_role_ops ftr_churn_pin_uring = {
 	.name = "pin-uring", .setup = pin_setup, .op = op_pin_uring,
 	.idle_why = "io_uring refuses long-term pins of this filesystem's page cache",
 };
-const struct ftr_churn_ops ftr_churn_pin_vmsplice = {
+const struct ftr_role_ops ftr_churn_pin_vmsplice = {
 	.name = "vmsplice", .setup = pin_setup, .op = op_pin_vmsplice,
 };
-const struct ftr_churn_ops ftr_churn_migrate = {
+const struct ftr_role_ops ftr_churn_migrate = {
 	.name = "migrate", .op = op_migrate,
 	.idle_why = "move_pages()/mbind() need a second NUMA node; compaction migrates within one",
 };

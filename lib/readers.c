@@ -18,9 +18,9 @@
 #include <sys/sendfile.h>
 #include <unistd.h>
 
-#include "engine.h"
 #include "mapping.h"
-#include "roles.h"
+#include "readers.h"
+#include "role.h"
 
 #define READ_MAX (64 << 10)
 
@@ -30,13 +30,15 @@ const char *const ftr_read_names[FTR_READ_NR] = {
 	[FTR_READ_SENDFILE] = "sendfile", [FTR_READ_COPY] = "copy",
 };
 
-int ftr_reader_setup(struct ftr_role *r)
+/* Read-only, whatever the scenario holds: a reader never writes. */
+static int reader_setup(struct ftr_role *r)
 {
 	struct role_priv *p = r->priv;
 	struct ftr_engine *e = r->eng;
 	char path[4200];
 
-	p->pipe[0] = p->pipe[1] = p->copy_fd = -1;
+	if (ftr_role_open(r, O_RDONLY))
+		return -errno;
 	p->read_max = r->mode == FTR_READ_BIG ? 2 * e->pmd : READ_MAX;
 	if (p->read_max > e->size)
 		p->read_max = e->size;
@@ -138,7 +140,7 @@ static ssize_t read_range(struct ftr_role *r, size_t off, size_t len)
 	}
 }
 
-int ftr_reader_op(struct ftr_role *r)
+static int reader_op(struct ftr_role *r)
 {
 	struct role_priv *p = r->priv;
 	struct ftr_engine *e = r->eng;
@@ -179,3 +181,30 @@ int ftr_reader_op(struct ftr_role *r)
 			  off, off + len);
 	return 0;
 }
+
+static void reader_teardown(struct ftr_role *r)
+{
+	struct role_priv *p = r->priv;
+
+	if (p->pipe[0] >= 0)
+		close(p->pipe[0]);
+	if (p->pipe[1] >= 0)
+		close(p->pipe[1]);
+	if (p->copy_fd >= 0)
+		close(p->copy_fd);
+	free(p->pre);
+}
+
+static void reader_describe(const struct ftr_role *r, char *buf, size_t len)
+{
+	const struct ftr_role_stats *st = r->st;
+
+	snprintf(buf, len, "%8llu reads, %llu blocks checked while racing (%llu moved too fast to check)",
+		 (unsigned long long)st->ops, (unsigned long long)st->checked_blocks,
+		 (unsigned long long)st->unchecked_blocks);
+}
+
+const struct ftr_role_ops ftr_reader_ops = {
+	.name = "reader", .setup = reader_setup, .op = reader_op, .teardown = reader_teardown,
+	.describe = reader_describe,
+};

@@ -6,23 +6,12 @@
 
 #include "ktap.h"
 #include "replay.h"
+#include "role.h"
+#include "roster.h"
 
 static const char *const split_names[] = { "none", "debugfs", "punch", "pageout" };
 
-static bool replayed_kind(enum ftr_role_kind k)
-{
-	return k == FTR_R_WRITER || k == FTR_R_COLLAPSER || k == FTR_R_SPLITTER;
-}
 
-static const char *mode_name(const struct ftr_role *r)
-{
-	switch (r->kind) {
-	case FTR_R_WRITER: return ftr_path_names[r->mode];
-	case FTR_R_READER: return ftr_read_names[r->mode];
-	case FTR_R_CHURN: return ftr_churn_roles[r->mode]->name;
-	default: return "?";
-	}
-}
 
 /* "write=2,mmap=1,write=1": the roles of one kind in id order, runs counted, so that
  * the engine builds them again with the same ids (--threads spreads are spelled out). */
@@ -42,7 +31,7 @@ static void rle_mix(const struct ftr_engine *e, enum ftr_role_kind kind, char *b
 		while (j < e->nroles && e->roles[j].kind == kind && e->roles[j].mode == r->mode)
 			j++;
 		if (o < len)
-			o += snprintf(buf + o, len - o, "%s%s=%d", o ? "," : "", mode_name(r), j - i);
+			o += snprintf(buf + o, len - o, "%s%s=%d", o ? "," : "", ftr_roster_mode_name(r->kind, r->mode), j - i);
 		i = j;
 	}
 }
@@ -56,7 +45,7 @@ void ftr_replay_write(struct ftr_engine *e, FILE *f)
 		const struct ftr_role *r = &e->roles[i];
 
 		collapser |= r->kind == FTR_R_COLLAPSER;
-		if (replayed_kind(r->kind) && r->log->head > r->log->cap)
+		if ((r->ops->replay_fits != NULL) && r->log->head > r->log->cap)
 			wrapped = true;
 	}
 	rle_mix(e, FTR_R_WRITER, w, sizeof(w));
@@ -74,13 +63,13 @@ void ftr_replay_write(struct ftr_engine *e, FILE *f)
 	for (int i = 0; i < e->nroles; i++) {
 		const struct ftr_role *r = &e->roles[i];
 
-		fprintf(f, "@role %d %s replayed=%d n=%llu wrapped=%d\n", i, r->name, replayed_kind(r->kind),
+		fprintf(f, "@role %d %s replayed=%d n=%llu wrapped=%d\n", i, r->name, (r->ops->replay_fits != NULL),
 			(unsigned long long)r->log->head, r->log->head > r->log->cap);
 	}
 	for (int i = 0; i < e->nroles; i++) {
 		const struct ftr_oplog *l = e->roles[i].log;
 
-		if (!replayed_kind(e->roles[i].kind))
+		if (!e->roles[i].ops->replay_fits)
 			continue;
 		for (uint64_t k = l->head > l->cap ? l->head - l->cap : 0; k < l->head; k++) {
 			const struct ftr_op_entry *x = &l->e[k % l->cap];
@@ -267,27 +256,6 @@ out:
 	return ret;
 }
 
-static bool op_fits(const struct ftr_engine *e, const struct ftr_role *r, const struct ftr_replay_op *o)
-{
-	static const uint8_t split_op[] = { 0, FTR_OP_SPLIT, FTR_OP_PUNCH, FTR_OP_PAGEOUT };
-
-	switch (r->kind) {
-	case FTR_R_WRITER:
-		return o->op == FTR_OP_WRITE && o->path == r->mode && o->len <= e->seg &&
-		       (r->mode != FTR_P_DIRECT || (o->off % e->psz == 0 && o->len % e->psz == 0));
-	case FTR_R_COLLAPSER:
-		return o->op == FTR_OP_COLLAPSE && o->off % e->pmd == 0;
-	case FTR_R_SPLITTER:
-		if (o->op != split_op[r->mode])
-			return false;
-		if (o->op == FTR_OP_PUNCH)
-			return o->off % e->psz == 0 && o->len == e->psz;
-		return o->off % e->pmd == 0 && (!FTR_ARG_SPLIT_HAS_OFF(o->arg) || o->gen < e->pmd / e->psz);
-	default:
-		return false;
-	}
-}
-
 bool ftr_replay_check(const struct ftr_replay *rp, const struct ftr_engine *e, char *why, size_t len)
 {
 	if (e->nroles != rp->nroles)
@@ -301,7 +269,7 @@ bool ftr_replay_check(const struct ftr_replay *rp, const struct ftr_engine *e, c
 			return snprintf(why, len, "role %d is %s here, %s in the record", i, e->roles[i].name,
 					rr->name), false;
 		for (uint32_t k = 0; k < rr->n; k++)
-			if (!op_fits(e, &e->roles[i], &rr->ops[k]))
+			if (!e->roles[i].ops->replay_fits || !e->roles[i].ops->replay_fits(&e->roles[i], &rr->ops[k]))
 				return snprintf(why, len, "operation %u of %s does not fit the role", k, rr->name),
 				       false;
 	}

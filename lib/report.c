@@ -15,7 +15,8 @@
 #include "known.h"
 #include "ktap.h"
 #include "replay.h"
-#include "roles.h"
+#include "role.h"
+#include "roster.h"
 #include "thp.h"
 #include "trace.h"
 
@@ -149,8 +150,7 @@ static size_t role_mix(struct ftr_engine *e, enum ftr_role_kind kind, char *buf,
 	buf[0] = '\0';
 	for (int i = 0; i < e->nroles; i++) {
 		const struct ftr_role *r = &e->roles[i];
-		const char *name = kind == FTR_R_WRITER ? ftr_path_names[r->mode] :
-				   kind == FTR_R_READER ? ftr_read_names[r->mode] : ftr_churn_roles[r->mode]->name;
+		const char *name = ftr_roster_mode_name(kind, r->mode);
 		int n = 0;
 
 		if (r->kind != kind)
@@ -262,37 +262,15 @@ void ftr_report_summary(struct ftr_engine *e)
 
 	for (int i = 0; i < e->nroles; i++) {
 		struct ftr_role *r = &e->roles[i];
-		struct ftr_role_stats *st = r->st;
-		char res[160] = "";
-		size_t o = 0;
+		char line[400];
 
-		for (int k = 0; k < FTR_ERRNO_SLOTS; k++)
-			if (st->res[k])
-				o += snprintf(res + o, sizeof(res) - o, " %s=%llu", ftr_errno_slot_names[k],
-					      (unsigned long long)st->res[k]);
 		if (r->kind == FTR_R_WRITER) {
-			by_path[r->mode][0] += st->ops;
-			by_path[r->mode][1] += st->bytes;
-			by_path[r->mode][2] += st->overlaps;
-			ftr_diag("%-20s %8llu writes %8.1f MiB, %llu overlapped a collapse of their PMD",
-				 r->name, (unsigned long long)st->ops, st->bytes / 1048576.0,
-				 (unsigned long long)st->overlaps);
-		} else if (r->kind == FTR_R_READER) {
-			ftr_diag("%-20s %8llu reads, %llu blocks checked while racing (%llu moved too fast to check)",
-				 r->name, (unsigned long long)st->ops, (unsigned long long)st->checked_blocks,
-				 (unsigned long long)st->unchecked_blocks);
-		} else if (r->kind == FTR_R_COLLAPSER) {
-			ftr_diag("%-20s %8llu ops:%s, %.0f us per call, %llu raced a write into their PMD",
-				 r->name, (unsigned long long)st->ops, res,
-				 st->ops ? st->busy_ns / 1e3 / st->ops : 0.0, (unsigned long long)st->overlaps);
-		} else if (r->kind == FTR_R_CHURN) {
-			ftr_diag("%-20s %8llu ops:%s, %llu overlapped a collapse of their range%s%s", r->name,
-				 (unsigned long long)st->ops, res, (unsigned long long)st->overlaps,
-				 st->last_err ? "; last error " : "", st->last_err ? strerror(st->last_err) : "");
-		} else {
-			ftr_diag("%-20s %8llu ops:%s%s%s", r->name, (unsigned long long)st->ops, res,
-				 st->last_err ? ", last error " : "", st->last_err ? strerror(st->last_err) : "");
+			by_path[r->mode][0] += r->st->ops;
+			by_path[r->mode][1] += r->st->bytes;
+			by_path[r->mode][2] += r->st->overlaps;
 		}
+		ftr_role_describe(r, line, sizeof(line));
+		ftr_diag("%s", line);
 	}
 	if (e->sc->fzsync) {
 		char fz[256];
@@ -313,13 +291,12 @@ static void churn_result(struct ftr_engine *e)
 
 	for (int i = 0; i < e->nroles; i++) {
 		const struct ftr_role *r = &e->roles[i];
-		const struct ftr_churn_ops *c = ftr_churn_roles[r->mode];
 
 		if (r->kind != FTR_R_CHURN)
 			continue;
 		ops += r->st->res[0];
 		if (!r->st->res[0])
-			ftr_diag("%s did nothing here: %s", r->name, c->idle_why ?: strerror(r->st->last_err));
+			ftr_diag("%s did nothing here: %s", r->name, r->ops->idle_why ?: strerror(r->st->last_err));
 	}
 	if (__atomic_load_n(&e->sh->contract, __ATOMIC_ACQUIRE) == 2) {
 		ftr_diag("CONTRACT BROKEN: %s", e->sh->contract_msg);

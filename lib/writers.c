@@ -14,99 +14,10 @@
 #include <unistd.h>
 
 #include "contract.h"
-#include "engine.h"
+#include "extent.h"
 #include "replay.h"
-#include "roles.h"
-
-/* A random extent of whole blocks inside one owned segment, page-aligned if asked,
- * outside sealed PMDs. */
-bool ftr_pick_extent(struct ftr_role *r, bool page_aligned, uint32_t avoid_seg,
-			uint32_t *seg, uint32_t *first, uint32_t *n)
-{
-	struct ftr_engine *e = r->eng;
-	uint32_t per_page = e->psz / FTR_BLOCK;
-
-	for (int tries = 0; tries < 8 && r->nsegs; tries++) {
-		uint32_t s = r->segs[ftr_rng_below(&r->rng, r->nsegs)], f, cnt, len;
-
-		if (s == avoid_seg)
-			continue;
-		ftr_seg_range(e, s, &f, &cnt);
-		if (page_aligned) {
-			uint32_t pf = (f + per_page - 1) / per_page * per_page;
-
-			if (pf + per_page > f + cnt)
-				continue;
-			cnt = (f + cnt - pf) / per_page;
-			len = ftr_rng_range(&r->rng, 1, cnt);
-			*first = pf + ftr_rng_below(&r->rng, cnt - len + 1) * per_page;
-			*n = len * per_page;
-		} else {
-			/* Mostly small writes, sometimes the whole segment. */
-			switch (ftr_rng_below(&r->rng, 3)) {
-			case 0: len = 1; break;
-			case 1: len = ftr_rng_range(&r->rng, 1, per_page < cnt ? per_page : cnt); break;
-			default: len = ftr_rng_range(&r->rng, 1, cnt); break;
-			}
-			*first = f + ftr_rng_below(&r->rng, cnt - len + 1);
-			*n = len;
-		}
-		/* A sealed PMD waits for the epoch's check after eviction (contract.h). */
-		if (!ftr_contract_may_write(e, (uint64_t)*first * FTR_BLOCK, (uint64_t)*n * FTR_BLOCK))
-			continue;
-		*seg = s;
-		return true;
-	}
-	return false;
-}
-
-/* pwritev2() with the buffer cut into up to four iovecs at random byte boundaries.
- * --replay does not replay these boundaries: it takes the extent from the record and
- * cuts it afresh (the record has no room for them, and they are the least of a race). */
-static ssize_t pwritev_cut(struct ftr_rng *rng, int fd, const char *buf, size_t len, off_t off)
-{
-	struct iovec iov[4];
-	size_t left = len;
-	int cnt = 0;
-
-	while (left && cnt < 4) {
-		size_t l = cnt == 3 ? left : ftr_rng_range(rng, 1, left);
-
-		iov[cnt++] = (struct iovec){ (char *)buf + (len - left), l };
-		left -= l;
-	}
-	return pwritev2(fd, iov, cnt, off, 0);
-}
-
-enum write_how { HOW_PWRITE, HOW_SEEK, HOW_VEC };
-
-/* Writes until every byte landed, retrying short writes: with pwrite(), lseek() +
- * write(), or pwritev2() (rng cuts the iovecs). */
-static int write_loop(int fd, const char *buf, size_t len, off_t off, enum write_how how,
-		      struct ftr_rng *rng)
-{
-	while (len) {
-		ssize_t n;
-
-		if (how == HOW_SEEK && lseek(fd, off, SEEK_SET) != off)
-			return -errno;
-		n = how == HOW_SEEK ? write(fd, buf, len) :
-		    how == HOW_VEC ? pwritev_cut(rng, fd, buf, len, off) : pwrite(fd, buf, len, off);
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (n <= 0)
-			return -(n < 0 ? errno : EIO);
-		buf += n;
-		len -= n;
-		off += n;
-	}
-	return 0;
-}
-
-int ftr_pwrite_full(int fd, const char *buf, size_t len, off_t off)
-{
-	return write_loop(fd, buf, len, off, HOW_PWRITE, NULL);
-}
+#include "role.h"
+#include "writers.h"
 
 #define STORE_WIDTHS 6
 
@@ -244,7 +155,7 @@ static int replay_pick(struct ftr_role *r, uint32_t *first, uint32_t *n, uint32_
 	return cnt;
 }
 
-int ftr_writer_op(struct ftr_role *r)
+static int writer_op(struct ftr_role *r)
 {
 	struct role_priv *p = r->priv;
 	struct ftr_engine *e = r->eng;
@@ -299,14 +210,14 @@ write:
 	t0 = ftr_now_ns();
 	switch (r->mode) {
 	case FTR_P_WRITE:
-		ret = write_loop(p->fd, p->buf, n[0] * FTR_BLOCK, (off_t)first[0] * FTR_BLOCK, HOW_SEEK, NULL);
+		ret = ftr_write_full(p->fd, p->buf, n[0] * FTR_BLOCK, (off_t)first[0] * FTR_BLOCK, FTR_HOW_SEEK, NULL);
 		break;
 	case FTR_P_PWRITE:
 	case FTR_P_DIRECT:
 		ret = ftr_pwrite_full(p->fd, p->buf, n[0] * FTR_BLOCK, (off_t)first[0] * FTR_BLOCK);
 		break;
 	case FTR_P_PWRITEV:
-		ret = write_loop(p->fd, p->buf, n[0] * FTR_BLOCK, (off_t)first[0] * FTR_BLOCK, HOW_VEC, &r->rng);
+		ret = ftr_write_full(p->fd, p->buf, n[0] * FTR_BLOCK, (off_t)first[0] * FTR_BLOCK, FTR_HOW_VEC, &r->rng);
 		break;
 	case FTR_P_OPENW:
 		ret = write_openw(e, p->buf, n[0] * FTR_BLOCK, (off_t)first[0] * FTR_BLOCK);
@@ -353,3 +264,70 @@ write:
 	return 0;
 }
 
+bool ftr_path_usable(struct ftr_engine *e, unsigned path, char *why, size_t len)
+{
+	const struct ftr_caps *c = &e->env->caps;
+
+	if (path == FTR_P_INIT || path > FTR_P_OPENW)
+		return snprintf(why, len, "%s is not a writer path", ftr_path_names[path]), false;
+	if (e->sc->ro_mapping && path != FTR_P_OPENW)
+		return snprintf(why, len, "this scenario holds no writable fd or mapping"), false;
+	if ((path == FTR_P_URING || path == FTR_P_URING_FIXED) && !c->io_uring.ok)
+		return snprintf(why, len, "%s", c->io_uring.why), false;
+	if (path == FTR_P_DIRECT && !c->odirect.ok)
+		return snprintf(why, len, "%s", c->odirect.why), false;
+	return true;
+}
+
+/* openw writers open their own fds per op: theirs stays read-only. */
+static int writer_setup(struct ftr_role *r)
+{
+	struct role_priv *p = r->priv;
+	struct iovec iov[URING_QD];
+	int ret = 0;
+
+	if (r->mode == FTR_P_OPENW)
+		ret = ftr_role_open(r, O_RDONLY);
+	else if (r->mode == FTR_P_DIRECT)
+		ret = ftr_role_open(r, O_RDWR | O_DIRECT);
+	if (ret || (r->mode != FTR_P_URING && r->mode != FTR_P_URING_FIXED))
+		return ret;
+	ret = io_uring_queue_init(URING_QD * 2, &p->ring, 0);
+	if (ret)
+		return ret;
+	p->ring_ok = true;
+	for (int i = 0; i < URING_QD; i++)
+		iov[i] = (struct iovec){ p->buf + i * r->eng->seg, r->eng->seg };
+	if (r->mode == FTR_P_URING_FIXED)
+		ret = io_uring_register_buffers(&p->ring, iov, URING_QD);
+	return ret;
+}
+
+static void writer_teardown(struct ftr_role *r)
+{
+	struct role_priv *p = r->priv;
+
+	if (p->ring_ok)
+		io_uring_queue_exit(&p->ring);
+}
+
+static void writer_describe(const struct ftr_role *r, char *buf, size_t len)
+{
+	const struct ftr_role_stats *st = r->st;
+
+	snprintf(buf, len, "%8llu writes %8.1f MiB, %llu overlapped a collapse of their PMD",
+		 (unsigned long long)st->ops, st->bytes / 1048576.0, (unsigned long long)st->overlaps);
+}
+
+static bool writer_fits(const struct ftr_role *r, const struct ftr_replay_op *o)
+{
+	const struct ftr_engine *e = r->eng;
+
+	return o->op == FTR_OP_WRITE && o->path == r->mode && o->len <= e->seg &&
+	       (r->mode != FTR_P_DIRECT || (o->off % e->psz == 0 && o->len % e->psz == 0));
+}
+
+const struct ftr_role_ops ftr_writer_ops = {
+	.name = "writer", .owns = true, .setup = writer_setup, .op = writer_op,
+	.teardown = writer_teardown, .describe = writer_describe, .replay_fits = writer_fits,
+};

@@ -21,7 +21,10 @@
 
 #include "engine.h"
 #include "mapping.h"
+#include "readers.h"
 #include "replay.h"
+#include "role.h"
+#include "roster.h"
 #include "test.h"
 #include "thp.h"
 

@@ -123,6 +123,9 @@ run_expect "--inject errno: an EAGAIN outcome answered EINVAL fails the collapse
 expect_more "the errno report names the call, the outcome and its trace lines" \
 	'^# ERRNO CONTRACT BROKEN: MADV_COLLAPSE of PMD [0-9]+ .*returned EINVAL, expected EAGAIN: it ended on [a-z_]+'
 expect_more "... with the kernel's events in that call" '^#     .*-[0-9]+ +\[[0-9]+\] .* mm_khugepaged_(collapse|scan)_file: .*result='
+run_expect "a record made before lib/ was layered still replays, operation for operation" 0 \
+	'^# replay of .*: ([0-9]+) of \1 recorded operations done in 2 of 2 epochs, 0 skipped' \
+	"$BUILD/tools/thp-race" --replay "$FTR_FIXTURES/record-6.18-tmpfs-v1.txt"
 run_expect "bad input is one line and exit status 2" 2 "--duration '0': must be a positive" \
 	"$ST/collapse_write" --duration 0
 printf 'collapse_openw:ext4 ro-thp-openw-truncate\ncollapse_write:xfs no-such-issue\n' >"$BUILD/bad-known-issues"

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* extent: picking and writing an extent of the file that a role owns. */
+#ifndef FTR_EXTENT_H
+#define FTR_EXTENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct ftr_role;
+
+/* A random extent of whole blocks (pages if page_aligned) in a segment r owns this
+ * epoch, outside sealed PMDs and not in avoid_seg. */
+bool ftr_pick_extent(struct ftr_role *r, bool page_aligned, uint32_t avoid_seg,
+		     uint32_t *seg, uint32_t *first, uint32_t *n);
+struct ftr_rng;
+
+enum ftr_write_how { FTR_HOW_PWRITE, FTR_HOW_SEEK, FTR_HOW_VEC };
+
+/* Writes until every byte landed, retrying short writes: with pwrite(), lseek() +
+ * write(), or pwritev2() with the buffer cut at random (rng); 0 or -errno. */
+int ftr_write_full(int fd, const char *buf, size_t len, off_t off, enum ftr_write_how how,
+		   struct ftr_rng *rng);
+/* pwrite() until every byte landed; 0 or -errno. */
+int ftr_pwrite_full(int fd, const char *buf, size_t len, off_t off);
+
+#endif

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * role: the role framework.  A role is one thread or process that runs one kind of
+ * operation, over and over, until the controller quiesces it: a writer path, the
+ * collapser, a splitter, a verifying reader, or a churn role.  Every role module
+ * (writers, readers, collapser, splitter, churn, holes, pins, aspace) exports one
+ * struct ftr_role_ops per kind of role, and the engine calls roles only through it
+ * (the fio ioengine_ops way); roster.c is the one file that names them all.
+ */
+#ifndef FTR_ROLE_H
+#define FTR_ROLE_H
+
+#include <liburing.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine.h"
+
+#define URING_QD	4
+
+struct ftr_replay_op;
+
+struct ftr_role_ops {
+	const char *name;	/* a churn role's name in a mix; the kind for the others */
+	bool owns;		/* gets segments like a writer */
+	bool process;		/* runs as a forked process */
+	bool tail;		/* owns the end of the file every epoch (it may cut it off) */
+	const char *idle_why;	/* why it may find nothing to do here, said when it did not */
+	/* Optional, after the common setup (priv, buf, fd); 0 or -errno. */
+	int (*setup)(struct ftr_role *r);
+	/* One short operation; 0, or -errno for a hard failure. */
+	int (*op)(struct ftr_role *r);
+	/* Optional, before the common teardown. */
+	void (*teardown)(struct ftr_role *r);
+	/* Optional: its line in the summary, without the name. */
+	void (*describe)(const struct ftr_role *r, char *buf, size_t len);
+	/* Set for a role whose operations --record and --replay run again, in order:
+	 * whether a recorded operation is one this role could have made. */
+	bool (*replay_fits)(const struct ftr_role *r, const struct ftr_replay_op *o);
+};
+
+/* What every role has; a module keeps its own state behind ->churn. */
+struct role_priv {
+	int fd;			/* -1 unless the setup opened one */
+	char *buf;		/* URING_QD extents of one segment each, page aligned */
+	struct io_uring ring;
+	bool ring_ok;
+	uint64_t *pre;		/* readers: done versions before the read */
+	int pipe[2], copy_fd;	/* readers: splice/sendfile pipe, copy_file_range target */
+	size_t read_max;
+	uint32_t *perm, perm_pos;	/* collapser: PMDs in random order */
+	uint64_t last_end;		/* collapser: when its last call was logged */
+	unsigned long scans;		/* khugepaged watcher: full scans seen */
+	void *churn;			/* a churn role's own state */
+};
+
+/* The common setup (priv, a buffer), then the role's own; 0 or -errno. */
+int ftr_role_setup(struct ftr_role *r);
+/* One operation of the role; 0, or -errno for a hard failure. */
+int ftr_role_op(struct ftr_role *r);
+void ftr_role_teardown(struct ftr_role *r);
+/* Opens the test file for a role with flags; 0 or -errno. */
+int ftr_role_open(struct ftr_role *r, int flags);
+/* " ok=N EAGAIN=N ...": the role's results by errno slot; its length. */
+size_t ftr_role_res_str(const struct ftr_role *r, char *buf, size_t len);
+/* The summary line of a role (name, counts) into buf. */
+void ftr_role_describe(const struct ftr_role *r, char *buf, size_t len);
+
+void ftr_pause_us(struct ftr_role *r, unsigned max_us);
+/* Counts and logs one finished operation (err 0 or errno), then pauses up to pause us. */
+int ftr_op_done(struct ftr_role *r, enum ftr_op op, uint64_t t0, uint64_t off, uint64_t len,
+		int err, unsigned pause);
+/* Counts one finished operation (err 0 or errno) without logging it. */
+void ftr_op_count(struct ftr_role *r, int err);
+
+#endif

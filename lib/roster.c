@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The roster: the one place that names every role module.  It turns a scenario's
+ * mixes ("write=1,mmap=2", "read=1", "punch=1,fsync=1") into roles with their ops, in
+ * an order that --record and --replay rely on: writers, the splitter, the collapser
+ * (or the khugepaged watcher), churn roles, then readers.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aspace.h"
+#include "ktap.h"
+#include "churn.h"
+#include "collapser.h"
+#include "holes.h"
+#include "pins.h"
+#include "readers.h"
+#include "role.h"
+#include "roster.h"
+#include "splitter.h"
+#include "writers.h"
+
+const struct ftr_role_ops *const ftr_churn_roles[] = {
+	&ftr_churn_fsync, &ftr_churn_fdatasync, &ftr_churn_msync, &ftr_churn_msync_async, &ftr_churn_sync_range,
+	&ftr_churn_seek, &ftr_churn_mincore, &ftr_churn_cachestat, &ftr_churn_pageout, &ftr_churn_cold, &ftr_churn_compact,
+	&ftr_churn_punch, &ftr_churn_zero, &ftr_churn_truncate,
+	&ftr_churn_pin_dio, &ftr_churn_pin_uring, &ftr_churn_pin_vmsplice, &ftr_churn_migrate,
+	&ftr_churn_fork, &ftr_churn_mremap, &ftr_churn_exit, &ftr_churn_misaligned,
+};
+const unsigned ftr_churn_nr = sizeof(ftr_churn_roles) / sizeof(ftr_churn_roles[0]);
+
+static const struct ftr_role_ops *role_ops(enum ftr_role_kind kind, unsigned mode)
+{
+	switch (kind) {
+	case FTR_R_WRITER: return &ftr_writer_ops;
+	case FTR_R_COLLAPSER: return &ftr_collapser_ops;
+	case FTR_R_KHUGEPAGED: return &ftr_khugepaged_ops;
+	case FTR_R_SPLITTER: return &ftr_splitter_ops;
+	case FTR_R_READER: return &ftr_reader_ops;
+	default: return ftr_churn_roles[mode];
+	}
+}
+
+static struct ftr_role *add_role(struct ftr_engine *e, enum ftr_role_kind kind, unsigned mode,
+				 const char *name)
+{
+	struct ftr_role *r = &e->roles[e->nroles];
+
+	r->id = e->nroles++;
+	r->eng = e;
+	r->kind = kind;
+	r->mode = mode;
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	r->ops = role_ops(kind, mode);
+	r->process = r->ops->process || (kind == FTR_R_WRITER && mode == FTR_P_OPENW);
+	r->counts_overlaps = kind == FTR_R_CHURN;
+	return r;
+}
+
+const char *ftr_roster_mode_name(enum ftr_role_kind kind, unsigned m)
+{
+	switch (kind) {
+	case FTR_R_WRITER: return ftr_path_names[m];
+	case FTR_R_READER: return ftr_read_names[m];
+	case FTR_R_CHURN: return ftr_churn_roles[m]->name;
+	default: return role_ops(kind, m)->name;
+	}
+}
+
+/* "write=1,mmap=2" -> roles; names are writer paths, reader modes or churn roles.
+ * --threads N spreads N writers over the mix's paths in order instead of the mix's
+ * counts. */
+static int parse_mix(struct ftr_engine *e, const char *mix, enum ftr_role_kind kind, int total)
+{
+	unsigned modes[16], counts[16], n = 0;
+	unsigned lim = kind == FTR_R_WRITER ? FTR_P_NR : kind == FTR_R_CHURN ? ftr_churn_nr : FTR_READ_NR;
+	char buf[256], name[32], *tok, *save;
+	if (!mix || !*mix)
+		return 0;
+	snprintf(buf, sizeof(buf), "%s", mix);
+	for (tok = strtok_r(buf, ",", &save); tok && n < 16; tok = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(tok, '=');
+		unsigned m;
+
+		counts[n] = eq ? strtoul(eq + 1, NULL, 10) : 1;
+		if (eq)
+			*eq = '\0';
+		for (m = 0; m < lim; m++)
+			if (!strcmp(tok, ftr_roster_mode_name(kind, m)))
+				break;
+		if (m == lim || counts[n] > 16) {
+			fprintf(stderr, "unknown role or count '%s' in mix '%s'\n", tok, mix);
+			return -1;
+		}
+		modes[n++] = m;
+	}
+	for (unsigned k = 0, c = 0; total ? (int)c < total : k < n; ) {
+		unsigned m = total ? modes[c % n] : modes[k];
+
+		if (!total && c == counts[k]) {
+			k++;
+			c = 0;
+			continue;
+		}
+		c++;
+		if (e->nroles == FTR_MAX_ROLES)
+			return -1;
+		snprintf(name, sizeof(name), "%s-%s%d", ftr_roster_mode_name(kind, m),
+			 kind == FTR_R_WRITER ? "writer" : kind == FTR_R_CHURN ? "churn" : "reader",
+			 e->nroles);
+		add_role(e, kind, m, name);
+	}
+	return 0;
+}
+
+int ftr_roster_build(struct ftr_engine *e)
+{
+	const struct ftr_scenario *sc = e->sc;
+	const struct ftr_opts *o = e->env->opts;
+	const char *split = sc->split ?: "auto";
+	char why[160];
+	int i, n;
+
+	if (parse_mix(e, sc->writers, FTR_R_WRITER, o->threads))
+		return -1;
+	/* Drop writer paths this kernel or filesystem cannot do; say why once. */
+	for (i = n = 0; i < e->nroles; i++) {
+		if (!ftr_path_usable(e, e->roles[i].mode, why, sizeof(why))) {
+			ftr_diag("role %s not run: %s", e->roles[i].name, why);
+			continue;
+		}
+		e->roles[n] = e->roles[i];
+		e->roles[n].id = n;
+		n++;
+	}
+	e->nroles = n;
+	for (i = 0; i < e->nroles; i++)
+		e->owner_role[e->nowners++] = i;
+
+	static const char *const split_modes[] = {
+		[FTR_SPLIT_NONE] = "none", [FTR_SPLIT_DEBUGFS] = "debugfs",
+		[FTR_SPLIT_PUNCH] = "punch", [FTR_SPLIT_PAGEOUT] = "pageout",
+	};
+
+	e->split = FTR_SPLIT_NONE;
+	if (!strcmp(split, "auto"))
+		e->split = e->env->caps.debugfs_split.ok ? FTR_SPLIT_DEBUGFS :
+			   e->env->caps.punch.ok && !sc->ro_mapping ? FTR_SPLIT_PUNCH : FTR_SPLIT_PAGEOUT;
+	for (i = 0; i < (int)(sizeof(split_modes) / sizeof(split_modes[0])); i++)
+		if (!strcmp(split, split_modes[i]))
+			e->split = i;
+	if (e->split != FTR_SPLIT_NONE) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "%s-splitter", split_modes[e->split]);
+		add_role(e, FTR_R_SPLITTER, e->split, name);
+		/* The punch splitter owns its pages like a writer: it rewrites what it punched. */
+		if (e->split == FTR_SPLIT_PUNCH)
+			e->owner_role[e->nowners++] = e->nroles - 1;
+	}
+	if (!sc->collapse || !strcmp(sc->collapse, "madvise")) {
+		add_role(e, FTR_R_COLLAPSER, 0, "collapser");
+		/* Only MADV_COLLAPSE has a window to line up with; khugepaged picks its own. */
+		if (sc->fzsync && e->nowners && e->roles[0].kind == FTR_R_WRITER)
+			e->roles[0].fz = true;
+	}
+	else if (!strcmp(sc->collapse, "khugepaged"))
+		e->khugepaged = true, add_role(e, FTR_R_KHUGEPAGED, 0, "khugepaged-watch");
+	if (parse_mix(e, sc->churn, FTR_R_CHURN, 0))
+		return -1;
+	for (i = 0; i < e->nroles; i++) {
+		const struct ftr_role_ops *ops = e->roles[i].ops;
+
+		if (e->roles[i].kind != FTR_R_CHURN || !ops->owns)
+			continue;
+		if (ops->tail)
+			e->tail_owner = e->nowners;
+		e->owner_role[e->nowners++] = i;
+	}
+	if (parse_mix(e, sc->readers, FTR_R_READER, 0))
+		return -1;
+	return e->nowners ? 0 : -1;
+}
+
