@@ -17,15 +17,16 @@
 #include <unistd.h>
 
 #include "aspace.h"
+#include "control.h"
+#include "mapping.h"
 #include "role.h"
 #include "thp.h"
-#include "mapping.h"
 
 static uint64_t as_pmd(struct ftr_role *r)
 {
-	uint64_t off = ftr_rng_below(&r->rng, r->eng->npmds) * r->eng->pmd;
+	uint64_t off = ftr_rng_below(&r->rng, r->arena->npmds) * r->arena->pmd;
 
-	ftr_churn_range(r, off, r->eng->pmd);
+	ftr_churn_range(r, off, r->arena->pmd);
 	return off;
 }
 
@@ -43,14 +44,14 @@ static char *as_copy(const char *map, size_t len)
 /* Checks one PMD seen through another mapping, racing tolerance from pre on. */
 static bool as_check(struct ftr_role *r, const char *map, uint64_t off, const uint64_t *pre)
 {
-	struct ftr_engine *e = r->eng;
-	char *copy = as_copy(map, e->pmd);
+	struct ftr_arena *a = r->arena;
+	char *copy = as_copy(map, a->pmd);
 	struct ftr_bad bad;
 	uint32_t nbad;
 
 	if (!copy)
 		return true;
-	nbad = ftr_oracle_check(&e->oracle, copy, off / FTR_BLOCK, e->pmd / FTR_BLOCK, pre, &bad, 1, NULL);
+	nbad = ftr_oracle_check(&a->oracle, copy, off / FTR_BLOCK, a->pmd / FTR_BLOCK, pre, &bad, 1, NULL);
 	free(copy);
 	if (!nbad)
 		return true;
@@ -67,124 +68,124 @@ static bool as_check(struct ftr_role *r, const char *map, uint64_t off, const ui
 static int op_fork(struct ftr_role *r)
 {
 	struct role_priv *p = r->priv;
-	struct ftr_engine *e = r->eng;
+	struct ftr_arena *a = r->arena;
 	uint64_t t0 = ftr_now_ns(), off = as_pmd(r);
 	int status;
 	pid_t pid;
 
-	ftr_oracle_snapshot(&e->oracle, off / FTR_BLOCK, e->pmd / FTR_BLOCK, (uint64_t *)p->buf);
+	ftr_oracle_snapshot(&a->oracle, off / FTR_BLOCK, a->pmd / FTR_BLOCK, (uint64_t *)p->buf);
 	pid = fork();
 	if (pid < 0)
-		return ftr_op_done(r, FTR_OP_READ, t0, off, e->pmd, errno, 1000);
+		return ftr_op_done(r, FTR_OP_READ, t0, off, a->pmd, errno, 1000);
 	if (!pid) {
-		char *m = ftr_mmap_pmd(e->pmd, PROT_READ | PROT_WRITE, MAP_PRIVATE, p->fd, off);
-		size_t page = ftr_rng_below(&r->rng, e->pmd / e->psz) * e->psz;
+		char *m = ftr_mmap_pmd(a->pmd, PROT_READ | PROT_WRITE, MAP_PRIVATE, p->fd, off);
+		size_t page = ftr_rng_below(&r->rng, a->pmd / a->psz) * a->psz;
 
 		if (m == MAP_FAILED)
 			_exit(3);
-		memset(m + page, 0xc5, e->psz);
-		madvise(m, e->pmd, MADV_COLLAPSE);
-		for (size_t i = 0; i < e->psz; i++)
+		memset(m + page, 0xc5, a->psz);
+		madvise(m, a->pmd, MADV_COLLAPSE);
+		for (size_t i = 0; i < a->psz; i++)
 			if ((unsigned char)m[page + i] != 0xc5)
 				_exit(2);
 		/* The rest of the private copy is the file as of the fork or later. */
-		memcpy(m + page, e->map + off + page, e->psz);
-		m = as_copy(m, e->pmd);
-		_exit(m && ftr_oracle_check(&e->oracle, m, off / FTR_BLOCK, e->pmd / FTR_BLOCK,
+		memcpy(m + page, a->map + off + page, a->psz);
+		m = as_copy(m, a->pmd);
+		_exit(m && ftr_oracle_check(&a->oracle, m, off / FTR_BLOCK, a->pmd / FTR_BLOCK,
 					    (uint64_t *)p->buf, NULL, 0, NULL) ? 1 : 0);
 	}
 	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
-		return ftr_op_done(r, FTR_OP_READ, t0, off, e->pmd, ECHILD, 1000);
+		return ftr_op_done(r, FTR_OP_READ, t0, off, a->pmd, ECHILD, 1000);
 	if (WEXITSTATUS(status) == 2)
 		ftr_contract_fail(r, "a MAP_PRIVATE child lost its own write after MADV_COLLAPSE of its copy");
 	else if (WEXITSTATUS(status) == 1)
 		ftr_contract_fail(r, "a MAP_PRIVATE child of [%#llx, +PMD) saw data the file never held",
 				  (unsigned long long)off);
-	return ftr_op_done(r, FTR_OP_READ, t0, off, e->pmd, WEXITSTATUS(status) == 3 ? ENOMEM : 0, 1000);
+	return ftr_op_done(r, FTR_OP_READ, t0, off, a->pmd, WEXITSTATUS(status) == 3 ? ENOMEM : 0, 1000);
 }
 
 /* mremap of a collapsed range to another PMD-aligned place, or to a misaligned one. */
 static int op_mremap(struct ftr_role *r)
 {
 	struct role_priv *p = r->priv;
-	struct ftr_engine *e = r->eng;
+	struct ftr_arena *a = r->arena;
 	uint64_t t0 = ftr_now_ns(), off = as_pmd(r);
 	char *m, *dst, *to;
 	int err = 0;
 
-	m = ftr_mmap_pmd(e->pmd, PROT_READ, MAP_SHARED, p->fd, off);
-	dst = ftr_mmap_pmd(2 * e->pmd, PROT_NONE, MAP_PRIVATE, -1, 0);
+	m = ftr_mmap_pmd(a->pmd, PROT_READ, MAP_SHARED, p->fd, off);
+	dst = ftr_mmap_pmd(2 * a->pmd, PROT_NONE, MAP_PRIVATE, -1, 0);
 	if (m == MAP_FAILED || dst == MAP_FAILED) {
 		if (m != MAP_FAILED)
-			munmap(m, e->pmd);
+			munmap(m, a->pmd);
 		if (dst != MAP_FAILED)
-			munmap(dst, 2 * e->pmd);
-		return ftr_op_done(r, FTR_OP_READ, t0, off, e->pmd, ENOMEM, 1000);
+			munmap(dst, 2 * a->pmd);
+		return ftr_op_done(r, FTR_OP_READ, t0, off, a->pmd, ENOMEM, 1000);
 	}
-	madvise(m, e->pmd, MADV_COLLAPSE);
-	ftr_oracle_snapshot(&e->oracle, off / FTR_BLOCK, e->pmd / FTR_BLOCK, (uint64_t *)p->buf);
-	to = dst + (ftr_rng_below(&r->rng, 2) ? 0 : e->psz);	/* PMD-aligned or not */
-	if (mremap(m, e->pmd, e->pmd, MREMAP_MAYMOVE | MREMAP_FIXED, to) == MAP_FAILED) {
+	madvise(m, a->pmd, MADV_COLLAPSE);
+	ftr_oracle_snapshot(&a->oracle, off / FTR_BLOCK, a->pmd / FTR_BLOCK, (uint64_t *)p->buf);
+	to = dst + (ftr_rng_below(&r->rng, 2) ? 0 : a->psz);	/* PMD-aligned or not */
+	if (mremap(m, a->pmd, a->pmd, MREMAP_MAYMOVE | MREMAP_FIXED, to) == MAP_FAILED) {
 		err = errno;
-		munmap(m, e->pmd);
+		munmap(m, a->pmd);
 	} else {
 		as_check(r, to, off, (uint64_t *)p->buf);
 	}
-	munmap(dst, 2 * e->pmd);
-	return ftr_op_done(r, FTR_OP_READ, t0, off, e->pmd, err, 1000);
+	munmap(dst, 2 * a->pmd);
+	return ftr_op_done(r, FTR_OP_READ, t0, off, a->pmd, err, 1000);
 }
 
 /* A process killed while it collapses: its page tables go away under collapse. */
 static int op_exit(struct ftr_role *r)
 {
 	struct role_priv *p = r->priv;
-	struct ftr_engine *e = r->eng;
+	struct ftr_arena *a = r->arena;
 	uint64_t t0 = ftr_now_ns(), off = as_pmd(r);
 	int status;
 	pid_t pid = fork();
 
 	if (pid < 0)
-		return ftr_op_done(r, FTR_OP_READ, t0, off, e->pmd, errno, 1000);
+		return ftr_op_done(r, FTR_OP_READ, t0, off, a->pmd, errno, 1000);
 	if (!pid) {
-		char *m = ftr_mmap_pmd(e->pmd, PROT_READ, MAP_SHARED, p->fd, off);
+		char *m = ftr_mmap_pmd(a->pmd, PROT_READ, MAP_SHARED, p->fd, off);
 
 		for (;;)
-			madvise(m, e->pmd, MADV_COLLAPSE);
+			madvise(m, a->pmd, MADV_COLLAPSE);
 	}
 	ftr_pause_us(r, 500);
 	kill(pid, SIGKILL);
 	waitpid(pid, &status, 0);
-	return ftr_op_done(r, FTR_OP_READ, t0, off, e->pmd, 0, 1000);
+	return ftr_op_done(r, FTR_OP_READ, t0, off, a->pmd, 0, 1000);
 }
 
 /* The file offset is not PMD-aligned with the address: no PMD can map it. */
 static int op_misaligned(struct ftr_role *r)
 {
 	struct role_priv *p = r->priv;
-	struct ftr_engine *e = r->eng;
+	struct ftr_arena *a = r->arena;
 	uint64_t t0 = ftr_now_ns(), off = as_pmd(r);
-	char *area = ftr_mmap_pmd(2 * e->pmd, PROT_NONE, MAP_PRIVATE, -1, 0), *m;
+	char *area = ftr_mmap_pmd(2 * a->pmd, PROT_NONE, MAP_PRIVATE, -1, 0), *m;
 	struct ftr_smaps sm;
 	int ret;
 
 	if (area == MAP_FAILED)
-		return ftr_op_done(r, FTR_OP_READ, t0, off, e->pmd, ENOMEM, 1000);
-	m = mmap(area + e->psz, e->pmd, PROT_READ, MAP_SHARED | MAP_FIXED, p->fd, off);
+		return ftr_op_done(r, FTR_OP_READ, t0, off, a->pmd, ENOMEM, 1000);
+	m = mmap(area + a->psz, a->pmd, PROT_READ, MAP_SHARED | MAP_FIXED, p->fd, off);
 	if (m == MAP_FAILED) {
-		munmap(area, 2 * e->pmd);
-		return ftr_op_done(r, FTR_OP_READ, t0, off, e->pmd, errno, 1000);
+		munmap(area, 2 * a->pmd);
+		return ftr_op_done(r, FTR_OP_READ, t0, off, a->pmd, errno, 1000);
 	}
 	/* No whole PMD of this VMA can be mapped by a PMD: nothing to do, or EINVAL. */
-	ret = madvise(m, e->pmd, MADV_COLLAPSE) ? errno : 0;
+	ret = madvise(m, a->pmd, MADV_COLLAPSE) ? errno : 0;
 	if (!ftr_smaps_read(0, (unsigned long)m, &sm) && sm.file_pmd_kb + sm.shmem_pmd_kb)
 		ftr_contract_fail(r, "MADV_COLLAPSE PMD-mapped a range whose file offset is not PMD-aligned");
 	else if (ret && ret != EINVAL)
 		ftr_contract_fail(r, "MADV_COLLAPSE of a misaligned mapping failed with %s, not EINVAL",
 				  strerror(ret));
-	ftr_oracle_snapshot(&e->oracle, off / FTR_BLOCK, e->pmd / FTR_BLOCK, (uint64_t *)p->buf);
+	ftr_oracle_snapshot(&a->oracle, off / FTR_BLOCK, a->pmd / FTR_BLOCK, (uint64_t *)p->buf);
 	as_check(r, m, off, (uint64_t *)p->buf);
-	munmap(area, 2 * e->pmd);
-	return ftr_op_done(r, FTR_OP_READ, t0, off, e->pmd, ret == EINVAL ? 0 : ret, 1000);
+	munmap(area, 2 * a->pmd);
+	return ftr_op_done(r, FTR_OP_READ, t0, off, a->pmd, ret == EINVAL ? 0 : ret, 1000);
 }
 
 const struct ftr_role_ops ftr_churn_fork = { .name = "fork", .op = op_fork };

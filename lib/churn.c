@@ -13,14 +13,15 @@
 #include <unistd.h>
 
 #include "churn.h"
+#include "control.h"
 #include "role.h"
 
 /* A random PMD-sized range, where collapse happens. */
 static uint64_t churn_pmd(struct ftr_role *r)
 {
-	uint64_t off = ftr_rng_below(&r->rng, r->eng->npmds) * r->eng->pmd;
+	uint64_t off = ftr_rng_below(&r->rng, r->arena->npmds) * r->arena->pmd;
 
-	ftr_churn_range(r, off, r->eng->pmd);
+	ftr_churn_range(r, off, r->arena->pmd);
 	return off;
 }
 
@@ -31,7 +32,7 @@ static int op_fsync(struct ftr_role *r)
 	struct role_priv *p = r->priv;
 	uint64_t t0 = ftr_now_ns();
 
-	return ftr_op_done(r, FTR_OP_SYNC, t0, 0, r->eng->size, fsync(p->fd) ? errno : 0, 500);
+	return ftr_op_done(r, FTR_OP_SYNC, t0, 0, r->arena->size, fsync(p->fd) ? errno : 0, 500);
 }
 
 static int op_fdatasync(struct ftr_role *r)
@@ -39,15 +40,15 @@ static int op_fdatasync(struct ftr_role *r)
 	struct role_priv *p = r->priv;
 	uint64_t t0 = ftr_now_ns();
 
-	return ftr_op_done(r, FTR_OP_SYNC, t0, 0, r->eng->size, fdatasync(p->fd) ? errno : 0, 500);
+	return ftr_op_done(r, FTR_OP_SYNC, t0, 0, r->arena->size, fdatasync(p->fd) ? errno : 0, 500);
 }
 
 static int do_msync(struct ftr_role *r, int flags)
 {
 	uint64_t t0 = ftr_now_ns(), off = churn_pmd(r);
 
-	return ftr_op_done(r, FTR_OP_SYNC, t0, off, r->eng->pmd,
-			  msync(r->eng->map + off, r->eng->pmd, flags) ? errno : 0, 500);
+	return ftr_op_done(r, FTR_OP_SYNC, t0, off, r->arena->pmd,
+			  msync(r->arena->map + off, r->arena->pmd, flags) ? errno : 0, 500);
 }
 
 static int op_msync(struct ftr_role *r) { return do_msync(r, MS_SYNC); }
@@ -62,8 +63,8 @@ static int op_sync_range(struct ftr_role *r)
 	/* Sometimes only start writeback, so collapse meets folios under writeback. */
 	if (ftr_rng_below(&r->rng, 2))
 		flags |= SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WAIT_AFTER;
-	return ftr_op_done(r, FTR_OP_SYNC, t0, off, r->eng->pmd,
-			  sync_file_range(p->fd, off, r->eng->pmd, flags) ? errno : 0, 500);
+	return ftr_op_done(r, FTR_OP_SYNC, t0, off, r->arena->pmd,
+			  sync_file_range(p->fd, off, r->arena->pmd, flags) ? errno : 0, 500);
 }
 
 /* Page-cache walkers that return no data: their answers must still agree with what
@@ -72,23 +73,23 @@ static int op_sync_range(struct ftr_role *r)
 static int op_seek(struct ftr_role *r)
 {
 	struct role_priv *p = r->priv;
-	struct ftr_engine *e = r->eng;
-	uint64_t snap[64], t0 = ftr_now_ns(), off = ftr_rng_below(&r->rng, e->nblocks) * (uint64_t)FTR_BLOCK;
+	struct ftr_arena *a = r->arena;
+	uint64_t snap[64], t0 = ftr_now_ns(), off = ftr_rng_below(&r->rng, a->nblocks) * (uint64_t)FTR_BLOCK;
 	off_t hole, data;
 	uint32_t pmd;
 
-	for (pmd = 0; pmd < e->npmds && pmd < 64; pmd++)
-		snap[pmd] = ftr_seqc_read(&e->pmds[pmd].split);
+	for (pmd = 0; pmd < a->npmds && pmd < 64; pmd++)
+		snap[pmd] = ftr_seqc_read(&a->pmds[pmd].split);
 	hole = lseek(p->fd, off, SEEK_HOLE);
 	data = lseek(p->fd, off, SEEK_DATA);
 	if (hole < 0 || data < 0)
 		return ftr_op_done(r, FTR_OP_READ, t0, off, 0, errno, 500);
-	if ((uint64_t)hole < e->size && (pmd = hole / e->pmd) < 64 &&
-	    ftr_seqc_same(&e->pmds[pmd].split, snap[pmd]))
+	if ((uint64_t)hole < a->size && (pmd = hole / a->pmd) < 64 &&
+	    ftr_seqc_same(&a->pmds[pmd].split, snap[pmd]))
 		ftr_contract_fail(r, "SEEK_HOLE from %#llx found a hole at %#llx, inside data nothing punched",
 				  (unsigned long long)off, (unsigned long long)hole);
-	if ((uint64_t)data != off && (pmd = off / e->pmd) < 64 &&
-	    ftr_seqc_same(&e->pmds[pmd].split, snap[pmd]))
+	if ((uint64_t)data != off && (pmd = off / a->pmd) < 64 &&
+	    ftr_seqc_same(&a->pmds[pmd].split, snap[pmd]))
 		ftr_contract_fail(r, "SEEK_DATA from %#llx answered %#llx: written data reported as a hole",
 				  (unsigned long long)off, (unsigned long long)data);
 	return ftr_op_done(r, FTR_OP_READ, t0, off, 0, 0, 500);
@@ -96,13 +97,13 @@ static int op_seek(struct ftr_role *r)
 
 static int op_mincore(struct ftr_role *r)
 {
-	struct ftr_engine *e = r->eng;
+	struct ftr_arena *a = r->arena;
 	uint64_t t0 = ftr_now_ns(), off = churn_pmd(r);
 	unsigned char vec[4096];
-	size_t pages = e->pmd / e->psz < sizeof(vec) ? e->pmd / e->psz : sizeof(vec);
+	size_t pages = a->pmd / a->psz < sizeof(vec) ? a->pmd / a->psz : sizeof(vec);
 
-	return ftr_op_done(r, FTR_OP_READ, t0, off, e->pmd,
-			  mincore(e->map + off, pages * e->psz, vec) ? errno : 0, 500);
+	return ftr_op_done(r, FTR_OP_READ, t0, off, a->pmd,
+			  mincore(a->map + off, pages * a->psz, vec) ? errno : 0, 500);
 }
 
 #ifndef __NR_cachestat
@@ -115,50 +116,50 @@ struct cachestat { uint64_t nr_cache, nr_dirty, nr_writeback, nr_evicted, nr_rec
 static int op_cachestat(struct ftr_role *r)
 {
 	struct role_priv *p = r->priv;
-	struct ftr_engine *e = r->eng;
+	struct ftr_arena *a = r->arena;
 	uint64_t t0 = ftr_now_ns(), off = churn_pmd(r);
-	struct ftr_seqc *split = &e->pmds[off / e->pmd].split;
+	struct ftr_seqc *split = &a->pmds[off / a->pmd].split;
 	uint64_t split0 = ftr_seqc_read(split);
-	struct cachestat_range range = { off, e->pmd };
+	struct cachestat_range range = { off, a->pmd };
 	struct cachestat cs;
 
 	if (syscall(__NR_cachestat, p->fd, &range, &cs, 0)) {
 		if (errno == ENOSYS)
 			ftr_pause_us(r, 10000);	/* this kernel has no cachestat */
-		return ftr_op_done(r, FTR_OP_READ, t0, off, e->pmd, errno, 500);
+		return ftr_op_done(r, FTR_OP_READ, t0, off, a->pmd, errno, 500);
 	}
 	/* The syscall walks the xarray locklessly and may pause: a range collapsed (or
 	 * split) in the middle of the walk is counted as small folios and then again as
 	 * the large one.  That is the known issue only where the range's folios were
 	 * replaced during the call. */
-	if (cs.nr_cache + cs.nr_evicted > e->pmd / e->psz || cs.nr_dirty > cs.nr_cache) {
+	if (cs.nr_cache + cs.nr_evicted > a->pmd / a->psz || cs.nr_dirty > cs.nr_cache) {
 		char what[160];
 
 		snprintf(what, sizeof(what), "cachestat of %#llx+%#zx: cache %llu dirty %llu evicted %llu pages of %zu",
-			 (unsigned long long)off, e->pmd, (unsigned long long)cs.nr_cache,
-			 (unsigned long long)cs.nr_dirty, (unsigned long long)cs.nr_evicted, e->pmd / e->psz);
+			 (unsigned long long)off, a->pmd, (unsigned long long)cs.nr_cache,
+			 (unsigned long long)cs.nr_dirty, (unsigned long long)cs.nr_evicted, a->pmd / a->psz);
 		if (!ftr_seqc_same(r->cs, r->cs_snap) || !ftr_seqc_same(split, split0))
 			ftr_contract_known(r, FTR_KI_CACHESTAT, "%s, while a collapse or split of the range ran", what);
 		else
 			ftr_contract_fail(r, "%s, and no collapse or split of the range ran", what);
 	}
-	return ftr_op_done(r, FTR_OP_READ, t0, off, e->pmd, 0, 500);
+	return ftr_op_done(r, FTR_OP_READ, t0, off, a->pmd, 0, 500);
 }
 
 /* Splits and reclaim of the ranges being collapsed. */
 static int do_madvise(struct ftr_role *r, int advice, bool may_split)
 {
-	struct ftr_engine *e = r->eng;
+	struct ftr_arena *a = r->arena;
 	uint64_t t0 = ftr_now_ns(), off = churn_pmd(r);
-	struct ftr_seqc *split = &e->pmds[off / e->pmd].split;
+	struct ftr_seqc *split = &a->pmds[off / a->pmd].split;
 	int err;
 
 	if (may_split)
 		ftr_seqc_begin(split);
-	err = madvise(e->map + off, e->pmd, advice) ? errno : 0;
+	err = madvise(a->map + off, a->pmd, advice) ? errno : 0;
 	if (may_split)
 		ftr_seqc_end(split);
-	return ftr_op_done(r, may_split ? FTR_OP_PAGEOUT : FTR_OP_READ, t0, off, e->pmd, err, 500);
+	return ftr_op_done(r, may_split ? FTR_OP_PAGEOUT : FTR_OP_READ, t0, off, a->pmd, err, 500);
 }
 
 static int op_pageout(struct ftr_role *r) { return do_madvise(r, MADV_PAGEOUT, true); }
@@ -167,21 +168,21 @@ static int op_cold(struct ftr_role *r) { return do_madvise(r, MADV_COLD, false);
 /* Compaction migrates folios under the collapser; a migration that fails may split. */
 static int op_compact(struct ftr_role *r)
 {
-	struct ftr_engine *e = r->eng;
+	struct ftr_arena *a = r->arena;
 	uint64_t t0 = ftr_now_ns();
 	int fd, err = 0;
 
-	for (uint32_t i = 0; i < e->npmds; i++)
-		ftr_seqc_begin(&e->pmds[i].split);
+	for (uint32_t i = 0; i < a->npmds; i++)
+		ftr_seqc_begin(&a->pmds[i].split);
 	fd = open("/proc/sys/vm/compact_memory", O_WRONLY | O_CLOEXEC);
 	if (fd < 0 || write(fd, "1", 1) != 1)
 		err = errno;
 	if (fd >= 0)
 		close(fd);
-	for (uint32_t i = 0; i < e->npmds; i++)
-		ftr_seqc_end(&e->pmds[i].split);
+	for (uint32_t i = 0; i < a->npmds; i++)
+		ftr_seqc_end(&a->pmds[i].split);
 	ftr_pause_us(r, 20000);	/* a whole-machine operation: not too often */
-	return ftr_op_done(r, FTR_OP_PAGEOUT, t0, 0, e->size, err, 500);
+	return ftr_op_done(r, FTR_OP_PAGEOUT, t0, 0, a->size, err, 500);
 }
 
 const struct ftr_role_ops ftr_churn_fsync = { .name = "fsync", .op = op_fsync };

@@ -14,6 +14,7 @@
 
 #include "collapser.h"
 #include "contract.h"
+#include "control.h"
 #include "knob.h"
 #include "mapping.h"
 #include "replay.h"
@@ -27,10 +28,10 @@ static int collapser_setup(struct ftr_role *r)
 {
 	struct role_priv *p = r->priv;
 
-	p->perm = calloc(r->eng->npmds, sizeof(*p->perm));
+	p->perm = calloc(r->arena->npmds, sizeof(*p->perm));
 	if (!p->perm)
 		return -ENOMEM;
-	p->perm_pos = r->eng->npmds;
+	p->perm_pos = r->arena->npmds;
 	return 0;
 }
 
@@ -43,26 +44,26 @@ static void collapser_teardown(struct ftr_role *r)
 static int collapser_op(struct ftr_role *r)
 {
 	struct role_priv *p = r->priv;
-	struct ftr_engine *e = r->eng;
+	struct ftr_arena *a = r->arena;
 	uint64_t s0, st0, w0, t0;
 	struct ftr_pmd_state *s;
-	bool fz = e->sc->fzsync;
+	bool fz = a->sc->fzsync;
 	const struct ftr_replay_op *rop = NULL;
 	uint32_t pmd;
 	int ret;
 
 	/* --replay: the recorded PMD, collapsed whatever its state (the skip below is timing). */
-	if (e->replay) {
-		if (!(rop = ftr_replay_peek(e->replay, r->id, r->epoch, 0)))
+	if (a->replay) {
+		if (!(rop = ftr_replay_peek(a->replay, r->id, r->epoch, 0)))
 			return ftr_pause_us(r, 1000), 0;
-		pmd = rop->off / e->pmd;
-		s = &e->pmds[pmd];
+		pmd = rop->off / a->pmd;
+		s = &a->pmds[pmd];
 		goto collapse;
 	}
-	if (p->perm_pos == e->npmds) {
-		for (uint32_t i = 0; i < e->npmds; i++)
+	if (p->perm_pos == a->npmds) {
+		for (uint32_t i = 0; i < a->npmds; i++)
 			p->perm[i] = i;
-		for (uint32_t i = e->npmds - 1; i > 0; i--) {
+		for (uint32_t i = a->npmds - 1; i > 0; i--) {
 			uint32_t j = ftr_rng_below(&r->rng, i + 1), t = p->perm[i];
 
 			p->perm[i] = p->perm[j];
@@ -72,13 +73,13 @@ static int collapser_op(struct ftr_role *r)
 	}
 	pmd = p->perm[p->perm_pos++];
 	/* Window targeting: the paired writer names the PMD it is about to write. */
-	if (fz && !ftr_fzsync_start_a(&e->sh->fz, &pmd))
+	if (fz && !ftr_fzsync_start_a(&a->sh->fz, &pmd))
 		return 0;
-	s = &e->pmds[pmd];
+	s = &a->pmds[pmd];
 	/* Collapsed and untouched since: MADV_COLLAPSE would return 0 without doing a
 	 * thing, and burn the CPU the writers need. */
-	if (!fz && ld(&s->ok_split) == ld(&s->split.seq) + 1 &&
-	    (e->env->caps.is_shmem || ftr_seqc_same(&s->store, ld(&s->ok_store)))) {
+	if (!fz && ftr_pmd_collapsed(a, pmd) &&
+	    (a->env->caps.is_shmem || ftr_seqc_same(&s->store, ld(&s->ok_store)))) {
 		ftr_pause_us(r, 100);
 		return 0;
 	}
@@ -89,8 +90,8 @@ collapse:
 	 * never pause, so without it regular files would hardly ever collapse.  Writers
 	 * that dirty the range after this flush are the race; the calls without it meet
 	 * dirty folios and run the write-back-and-retry path. */
-	if (ftr_rng_below(&r->rng, 4) && !e->env->caps.is_shmem)
-		sync_file_range(e->fd, (off_t)pmd * e->pmd, e->pmd,
+	if (ftr_rng_below(&r->rng, 4) && !a->env->caps.is_shmem)
+		sync_file_range(a->fd, (off_t)pmd * a->pmd, a->pmd,
 				SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
 	/* Calls at least 2 us apart: tracefs prints event times rounded to the
 	 * microsecond, and an event that may be either call's is not attributed
@@ -100,34 +101,35 @@ collapse:
 	/* What overlapped the call, not the writeback point (slow under TCG). */
 	st0 = ftr_seqc_read(&s->store);
 	s0 = ftr_seqc_read(&s->split);
-	ftr_seqc_begin(&e->sh->collapse_any);
+	ftr_seqc_begin(&a->sh->collapse_any);
 	ftr_seqc_begin(&s->collapse);
 	t0 = ftr_now_ns();
-	ret = madvise(e->map + (size_t)pmd * e->pmd, e->pmd, MADV_COLLAPSE) ? errno : 0;
-	if (ret == EAGAIN && e->env->opts->inject == FTR_INJECT_ERRNO)
+	ret = madvise(a->map + (size_t)pmd * a->pmd, a->pmd, MADV_COLLAPSE) ? errno : 0;
+	if (ret == EAGAIN && a->env->opts->inject == FTR_INJECT_ERRNO)
 		ret = EINVAL;
 	/* The check right after the call must see that no THP is there. */
-	if (ret == EAGAIN && e->env->opts->inject == FTR_INJECT_THP_CALL && !__atomic_load_n(&e->sh->thp, __ATOMIC_ACQUIRE))
+	if (ret == EAGAIN && a->env->opts->inject == FTR_INJECT_THP_CALL && !__atomic_load_n(&a->sh->thp, __ATOMIC_ACQUIRE))
 		ret = 0;
 	if (fz)
-		ftr_fzsync_end_a(&e->sh->fz);
+		ftr_fzsync_end_a(&a->sh->fz);
 	r->st->busy_ns += ftr_now_ns() - t0;
 	ftr_seqc_end(&s->collapse);
-	ftr_seqc_end(&e->sh->collapse_any);
+	ftr_seqc_end(&a->sh->collapse_any);
 	/* Race density: a write into this PMD was in flight during the call. */
 	if (!ftr_seqc_same(&s->write, w0))
 		r->st->overlaps++;
 	if (!ret && ftr_seqc_same(&s->split, s0)) {
 		/* Before the splitter may see it collapsed and split it under the check. */
-		ftr_contract_after_call(r, pmd, t0, s0, st0, !ftr_seqc_same(&s->write, w0));
+		if (ftr_contract_after_call(a, pmd, t0, s0, st0, !ftr_seqc_same(&s->write, w0)))
+			r->st->thp_checked++;
 		__atomic_store_n(&s->ok_store, st0, __ATOMIC_RELEASE);
 		__atomic_store_n(&s->ok_split, s0 + 1, __ATOMIC_RELEASE);
 	}
 	ftr_op_count(r, ret);
-	ftr_role_log(r, FTR_OP_COLLAPSE, t0, (uint64_t)pmd * e->pmd, e->pmd, 0, ret);
+	ftr_role_log(r, FTR_OP_COLLAPSE, t0, (uint64_t)pmd * a->pmd, a->pmd, 0, ret);
 	p->last_end = ftr_now_ns();
 	if (rop)
-		ftr_replay_advance(e->replay, r->id, 1);
+		ftr_replay_advance(a->replay, r->id, 1);
 	if (ret == EINVAL)
 		ftr_pause_us(r, 1000);	/* not supported here: don't steal the writers' CPU */
 	return 0;
@@ -146,7 +148,7 @@ static void collapser_describe(const struct ftr_role *r, char *buf, size_t len)
 
 static bool collapser_fits(const struct ftr_role *r, const struct ftr_replay_op *o)
 {
-	return o->op == FTR_OP_COLLAPSE && o->off % r->eng->pmd == 0;
+	return o->op == FTR_OP_COLLAPSE && o->off % r->arena->pmd == 0;
 }
 
 const struct ftr_role_ops ftr_collapser_ops = {

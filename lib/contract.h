@@ -29,27 +29,26 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-struct ftr_engine;
-struct ftr_role;
+#include "arena.h"
+#include "ledger.h"
 
 /* The collapser, after its call on pmd begun at t0 returned 0: split0 and store0 are
  * the PMD's split and store counters from before the call, raced_write whether a
- * write into the PMD overlapped it. */
-void ftr_contract_after_call(struct ftr_role *r, uint32_t pmd, uint64_t t0, uint64_t split0,
+ * write into the PMD overlapped it.  Whether the contract was checked (a split or a
+ * store that overlapped leaves nothing to check). */
+bool ftr_contract_after_call(struct ftr_arena *a, uint32_t pmd, uint64_t t0, uint64_t split0,
 			     uint64_t store0, bool raced_write);
 /* After each epoch, roles quiesced: every PMD still collapsed and untouched, and
  * khugepaged's collapses of the epoch (ftr_contract_khugepaged_event). */
-void ftr_contract_epoch(struct ftr_engine *e);
+void ftr_contract_epoch(struct ftr_arena *a, struct ftr_ledger *l);
 /* A collapse_file success of khugepaged on pmd at t_ns (ftr_now_ns() clock). */
-void ftr_contract_khugepaged_event(struct ftr_engine *e, uint32_t pmd, uint64_t t_ns);
+void ftr_contract_khugepaged_event(struct ftr_arena *a, struct ftr_ledger *l, uint32_t pmd, uint64_t t_ns);
 /* Whether a write into [off, off+len) may start: not into a sealed PMD. */
-bool ftr_contract_may_write(const struct ftr_engine *e, uint64_t off, uint64_t len);
+bool ftr_contract_may_write(const struct ftr_arena *a, uint64_t off, uint64_t len);
 /* Every PMD is sealed: the writers have nothing left to do this epoch. */
-bool ftr_contract_all_sealed(const struct ftr_engine *e);
+bool ftr_contract_all_sealed(const struct ftr_arena *a);
 /* After the check after eviction passed: counts the sealed PMDs whose pages really
  * were evicted (resident: per page, from mincore) and unseals all. */
-void ftr_contract_unseal(struct ftr_engine *e, const unsigned char *resident);
-/* Prints the collapse summary and the KTAP verdict of the collapse subtest. */
-void ftr_contract_result(struct ftr_engine *e);
+void ftr_contract_unseal(struct ftr_arena *a, struct ftr_ledger *l, const unsigned char *resident);
 
 #endif

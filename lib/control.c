@@ -11,27 +11,11 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "engine.h"
-
-const char *const ftr_errno_slot_names[FTR_ERRNO_SLOTS] = {
-	"ok", "EAGAIN", "EBUSY", "ENOMEM", "EINVAL", "other"
-};
-
-int ftr_errno_slot(int err)
-{
-	switch (err) {
-	case 0: return 0;
-	case EAGAIN: return 1;
-	case EBUSY: return 2;
-	case ENOMEM: return 3;
-	case EINVAL: return 4;
-	default: return 5;
-	}
-}
+#include "control.h"
 
 void ftr_fatal(struct ftr_role *r, const struct ftr_bad *bad, const char *fmt, ...)
 {
-	struct ftr_shared *sh = r->eng->sh;
+	struct ftr_shared *sh = r->arena->sh;
 	uint32_t zero = 0;
 	va_list ap;
 
@@ -50,10 +34,10 @@ void ftr_fatal(struct ftr_role *r, const struct ftr_bad *bad, const char *fmt, .
 
 void ftr_churn_range(struct ftr_role *r, uint64_t off, uint64_t len)
 {
-	struct ftr_engine *e = r->eng;
+	struct ftr_arena *a = r->arena;
 
-	if (off / e->pmd == (off + len - 1) / e->pmd) {
-		r->cs = &e->pmds[off / e->pmd].collapse;
+	if (off / a->pmd == (off + len - 1) / a->pmd) {
+		r->cs = &a->pmds[off / a->pmd].collapse;
 		r->cs_snap = ftr_seqc_read(r->cs);
 	}
 }
@@ -76,7 +60,7 @@ static void contract_record(struct ftr_role *r, uint32_t *flag, char *msg, size_
 
 void ftr_contract_fail(struct ftr_role *r, const char *fmt, ...)
 {
-	struct ftr_shared *sh = r->eng->sh;
+	struct ftr_shared *sh = r->arena->sh;
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -86,28 +70,10 @@ void ftr_contract_fail(struct ftr_role *r, const char *fmt, ...)
 
 void ftr_contract_known(struct ftr_role *r, enum ftr_known_id id, const char *fmt, ...)
 {
-	struct ftr_shared *sh = r->eng->sh;
+	struct ftr_shared *sh = r->arena->sh;
 	va_list ap;
 
 	va_start(ap, fmt);
 	contract_record(r, &sh->known, sh->known_msg, sizeof(sh->known_msg), &sh->known_id, id, fmt, ap);
 	va_end(ap);
 }
-
-void ftr_role_log_arg(struct ftr_role *r, enum ftr_op op, uint64_t t0, uint64_t off, uint32_t len,
-		      uint32_t gen, int res, uint32_t arg)
-{
-	struct ftr_op_entry e = {
-		.t0 = t0, .t1 = ftr_now_ns(), .off = off, .len = len, .gen = gen, .res = res,
-		.epoch = r->epoch, .op = op, .path = r->kind == FTR_R_WRITER ? r->mode : 0, .arg = arg,
-	};
-
-	ftr_oplog_add(r->log, &e);
-}
-
-void ftr_role_log(struct ftr_role *r, enum ftr_op op, uint64_t t0, uint64_t off, uint32_t len,
-		  uint32_t gen, int res)
-{
-	ftr_role_log_arg(r, op, t0, off, len, gen, res, 0);
-}
-

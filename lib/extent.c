@@ -17,15 +17,15 @@
 bool ftr_pick_extent(struct ftr_role *r, bool page_aligned, uint32_t avoid_seg,
 			uint32_t *seg, uint32_t *first, uint32_t *n)
 {
-	struct ftr_engine *e = r->eng;
-	uint32_t per_page = e->psz / FTR_BLOCK;
+	struct ftr_arena *a = r->arena;
+	uint32_t per_page = a->psz / FTR_BLOCK;
 
 	for (int tries = 0; tries < 8 && r->nsegs; tries++) {
 		uint32_t s = r->segs[ftr_rng_below(&r->rng, r->nsegs)], f, cnt, len;
 
 		if (s == avoid_seg)
 			continue;
-		ftr_seg_range(e, s, &f, &cnt);
+		ftr_seg_range(a, s, &f, &cnt);
 		if (page_aligned) {
 			uint32_t pf = (f + per_page - 1) / per_page * per_page;
 
@@ -46,7 +46,7 @@ bool ftr_pick_extent(struct ftr_role *r, bool page_aligned, uint32_t avoid_seg,
 			*n = len;
 		}
 		/* A sealed PMD waits for the epoch's check after eviction (contract.h). */
-		if (!ftr_contract_may_write(e, (uint64_t)*first * FTR_BLOCK, (uint64_t)*n * FTR_BLOCK))
+		if (!ftr_contract_may_write(a, (uint64_t)*first * FTR_BLOCK, (uint64_t)*n * FTR_BLOCK))
 			continue;
 		*seg = s;
 		return true;

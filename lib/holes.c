@@ -16,21 +16,22 @@
 #include <unistd.h>
 
 #include "contract.h"
+#include "control.h"
 #include "extent.h"
 #include "holes.h"
-#include "role.h"
 #include "mapping.h"
+#include "role.h"
 
 static uint64_t ld(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
 
 /* Bracket [off, off+len) as a split of every PMD it touches. */
-static void split_seqc(struct ftr_engine *e, uint64_t off, uint64_t len, bool begin)
+static void split_seqc(struct ftr_arena *a, uint64_t off, uint64_t len, bool begin)
 {
-	for (uint64_t pmd = off / e->pmd; pmd <= (off + len - 1) / e->pmd; pmd++) {
+	for (uint64_t pmd = off / a->pmd; pmd <= (off + len - 1) / a->pmd; pmd++) {
 		if (begin)
-			ftr_seqc_begin(&e->pmds[pmd].split);
+			ftr_seqc_begin(&a->pmds[pmd].split);
 		else
-			ftr_seqc_end(&e->pmds[pmd].split);
+			ftr_seqc_end(&a->pmds[pmd].split);
 	}
 }
 
@@ -61,14 +62,14 @@ static int put_back(struct ftr_role *r, uint32_t first, uint32_t n)
 	int ret = ftr_pwrite_full(p->fd, p->buf, (size_t)n * FTR_BLOCK, (off_t)first * FTR_BLOCK);
 
 	if (!ret)
-		ftr_oracle_commit(&r->eng->oracle, first, n);
+		ftr_oracle_commit(&r->arena->oracle, first, n);
 	return ret;
 }
 
 static int hole_op(struct ftr_role *r, int mode, unsigned path)
 {
 	struct role_priv *p = r->priv;
-	struct ftr_engine *e = r->eng;
+	struct ftr_arena *a = r->arena;
 	uint32_t seg, first, n;
 	uint64_t t0 = ftr_now_ns(), off, len;
 	long long nz;
@@ -82,15 +83,15 @@ static int hole_op(struct ftr_role *r, int mode, unsigned path)
 	off = (uint64_t)first * FTR_BLOCK;
 	len = (uint64_t)n * FTR_BLOCK;
 	ftr_churn_range(r, off, len);
-	split_seqc(e, off, len, true);
-	ftr_oracle_begin_stamp(&e->oracle, p->buf, first, n, path);
+	split_seqc(a, off, len, true);
+	ftr_oracle_begin_stamp(&a->oracle, p->buf, first, n, path);
 	if (fallocate(p->fd, mode | FALLOC_FL_KEEP_SIZE, off, len))
 		err = errno;
 	else if ((nz = first_nonzero(r, off, len)) >= 0)
 		ftr_contract_fail(r, "%s of [%#llx, %#llx) reads non-zero at %#llx", ftr_path_names[path],
 				  (unsigned long long)off, (unsigned long long)(off + len), nz);
 	ret = put_back(r, first, n);
-	split_seqc(e, off, len, false);
+	split_seqc(a, off, len, false);
 	if (ret)
 		return ret;
 	return ftr_op_done(r, FTR_OP_PUNCH, t0, off, len, err, 1000);
@@ -102,17 +103,17 @@ static int op_zero(struct ftr_role *r) { return hole_op(r, FALLOC_FL_ZERO_RANGE,
 /* The tail this role owns every epoch: the blocks from its first segment to EOF. */
 static bool owns_tail(struct ftr_role *r, uint32_t *first, uint32_t *n)
 {
-	struct ftr_engine *e = r->eng;
-	uint32_t f, cnt, lo = e->nblocks;
+	struct ftr_arena *a = r->arena;
+	uint32_t f, cnt, lo = a->nblocks;
 
 	for (uint32_t i = 0; i < r->nsegs; i++) {
-		ftr_seg_range(e, r->segs[i], &f, &cnt);
+		ftr_seg_range(a, r->segs[i], &f, &cnt);
 		/* The tail zone, as seg_owner() hands it out; other segments are ordinary. */
-		if (cnt && f < lo && (uint64_t)(f + cnt) * FTR_BLOCK + 2 * e->seg > e->size)
+		if (cnt && f < lo && (uint64_t)(f + cnt) * FTR_BLOCK + 2 * a->seg > a->size)
 			lo = f;
 	}
 	*first = lo;
-	*n = e->nblocks - lo;
+	*n = a->nblocks - lo;
 	return *n > 0;
 }
 
@@ -123,14 +124,14 @@ static bool owns_tail(struct ftr_role *r, uint32_t *first, uint32_t *n)
  */
 static void expect_sigbus(struct ftr_role *r, uint64_t eof)
 {
-	struct ftr_engine *e = r->eng;
-	uint64_t page = (eof + e->psz - 1) / e->psz * e->psz, word;
+	struct ftr_arena *a = r->arena;
+	uint64_t page = (eof + a->psz - 1) / a->psz * a->psz, word;
 	char c;
 
-	if (page >= e->size || e->sc->ro_mapping || !ftr_map_read(&word, e->map + page, sizeof(word)))
+	if (page >= a->size || a->sc->ro_mapping || !ftr_map_read(&word, a->map + page, sizeof(word)))
 		return;		/* SIGBUS, as promised */
 	memcpy(&c, &word, 1);
-	if (e->env->caps.is_shmem && !c && page / e->pmd == eof / e->pmd)
+	if (a->env->caps.is_shmem && !c && page / a->pmd == eof / a->pmd)
 		return;
 	ftr_contract_fail(r, "the file was truncated to %#llx but its mapping reads %#llx without SIGBUS%s",
 			  (unsigned long long)eof, (unsigned long long)page, c ? " (and it is not zero)" : "");
@@ -140,7 +141,7 @@ static void expect_sigbus(struct ftr_role *r, uint64_t eof)
 static bool holds(struct ftr_role *r, uint64_t off, uint64_t len, uint32_t src)
 {
 	struct role_priv *p = r->priv;
-	struct ftr_oracle *o = &r->eng->oracle;
+	struct ftr_oracle *o = &r->arena->oracle;
 	uint8_t blk[FTR_BLOCK], want[FTR_BLOCK];
 
 	for (uint64_t at = 0; at < len; at += FTR_BLOCK) {
@@ -158,26 +159,26 @@ static bool holds(struct ftr_role *r, uint64_t off, uint64_t len, uint32_t src)
 static int op_truncate(struct ftr_role *r)
 {
 	struct role_priv *p = r->priv;
-	struct ftr_engine *e = r->eng;
-	uint32_t first, n, per_page = e->psz / FTR_BLOCK;
+	struct ftr_arena *a = r->arena;
+	uint32_t first, n, per_page = a->psz / FTR_BLOCK;
 	uint64_t t0 = ftr_now_ns(), off, len, x, eof;
 	struct stat st;
 	int err = 0, ret;
 
 	if (!owns_tail(r, &first, &n) ||
-	    !ftr_contract_may_write(e, (uint64_t)first * FTR_BLOCK, e->size - (uint64_t)first * FTR_BLOCK)) {
+	    !ftr_contract_may_write(a, (uint64_t)first * FTR_BLOCK, a->size - (uint64_t)first * FTR_BLOCK)) {
 		ftr_pause_us(r, 1000);
 		return 0;
 	}
 	off = (uint64_t)first * FTR_BLOCK;
-	len = e->size - off;
+	len = a->size - off;
 	x = (first + per_page - 1) / per_page * per_page * (uint64_t)FTR_BLOCK;
 	ftr_churn_range(r, off, len);
-	split_seqc(e, off, len, true);
+	split_seqc(a, off, len, true);
 	/* In flight from here: readers accept anything in the tail until put_back.  The
 	 * done versions stay as they were, and are what moved data is checked against. */
-	ftr_oracle_begin_stamp(&e->oracle, p->buf, first, n, FTR_P_TRUNC);
-	if (ftr_rng_below(&r->rng, 2) || x + 2 * e->psz > e->size) {
+	ftr_oracle_begin_stamp(&a->oracle, p->buf, first, n, FTR_P_TRUNC);
+	if (ftr_rng_below(&r->rng, 2) || x + 2 * a->psz > a->size) {
 		/* Down to an unaligned size inside the tail, then back up. */
 		eof = off + ftr_rng_below(&r->rng, len);
 		if (ftruncate(p->fd, eof)) {
@@ -187,31 +188,31 @@ static int op_truncate(struct ftr_role *r)
 				ftr_contract_fail(r, "ftruncate to %#llx left size %#llx", (unsigned long long)eof,
 						  (unsigned long long)st.st_size);
 			expect_sigbus(r, eof);
-			if (ftruncate(p->fd, e->size))
+			if (ftruncate(p->fd, a->size))
 				return -errno;
-			if (first_nonzero(r, eof, e->size - eof) >= 0)
+			if (first_nonzero(r, eof, a->size - eof) >= 0)
 				ftr_contract_fail(r, "after truncating to %#llx and extending, [%#llx, %#llx) is not zero",
 						  (unsigned long long)eof, (unsigned long long)eof,
-						  (unsigned long long)e->size);
+						  (unsigned long long)a->size);
 		}
-	} else if (fallocate(p->fd, FALLOC_FL_COLLAPSE_RANGE, x, e->psz)) {
+	} else if (fallocate(p->fd, FALLOC_FL_COLLAPSE_RANGE, x, a->psz)) {
 		err = errno;
 	} else {
 		/* The data after x + page moved down by a page; then a page is inserted at x. */
 		uint32_t xb = x / FTR_BLOCK;
 
-		if (!holds(r, x, e->size - e->psz - x, xb + per_page))
+		if (!holds(r, x, a->size - a->psz - x, xb + per_page))
 			ftr_contract_fail(r, "after COLLAPSE_RANGE at %#llx the data after it did not move down",
 					  (unsigned long long)x);
-		if (fallocate(p->fd, FALLOC_FL_INSERT_RANGE, x, e->psz))
+		if (fallocate(p->fd, FALLOC_FL_INSERT_RANGE, x, a->psz))
 			return -errno;
-		if (!holds(r, x + e->psz, e->size - e->psz - x, xb + per_page) ||
-		    first_nonzero(r, x, e->psz) >= 0)
+		if (!holds(r, x + a->psz, a->size - a->psz - x, xb + per_page) ||
+		    first_nonzero(r, x, a->psz) >= 0)
 			ftr_contract_fail(r, "after INSERT_RANGE at %#llx the data did not move back behind a hole",
 					  (unsigned long long)x);
 	}
 	ret = put_back(r, first, n);
-	split_seqc(e, off, len, false);
+	split_seqc(a, off, len, false);
 	if (ret)
 		return ret;
 	return ftr_op_done(r, FTR_OP_PUNCH, t0, off, len, err, 1000);

@@ -19,7 +19,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "engine.h"
+#include "inject.h"
 #include "ktap.h"
 
 static uint64_t load64(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
@@ -57,7 +57,7 @@ static int open_dev(dev_t dev, char *why, size_t len)
  * writing, and where on it: only a loop device (what the runner makes), only an extent
  * that is plainly the file's own (written, not shared, not encoded or inline).
  */
-static int own_blocks(struct ftr_engine *e, int fd, uint64_t off, uint64_t *where, char *why, size_t len)
+static int own_blocks(struct ftr_arena *a, int fd, uint64_t off, uint64_t *where, char *why, size_t len)
 {
 	/* Room for one extent behind the header; a union keeps the flexible array last. */
 	union {
@@ -75,11 +75,11 @@ static int own_blocks(struct ftr_engine *e, int fd, uint64_t off, uint64_t *wher
 	memset(&x, 0, sizeof(x));
 	x.fm = (struct fiemap){ .fm_start = off, .fm_length = FTR_BLOCK, .fm_flags = FIEMAP_FLAG_SYNC,
 				.fm_extent_count = 1 };
-	if (e->env->caps.is_shmem || fstat(fd, &st))
-		return snprintf(why, len, "the file has no disk (%s)", e->env->caps.fstype), -1;
+	if (a->env->caps.is_shmem || fstat(fd, &st))
+		return snprintf(why, len, "the file has no disk (%s)", a->env->caps.fstype), -1;
 	snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u/loop/backing_file", major(st.st_dev), minor(st.st_dev));
 	if (access(sys, F_OK))
-		return snprintf(why, len, "%s is not on a loop device", e->env->caps.fstype), -1;
+		return snprintf(why, len, "%s is not on a loop device", a->env->caps.fstype), -1;
 	if (ioctl(fd, FS_IOC_FIEMAP, &x) || x.fm.fm_mapped_extents != 1)
 		return snprintf(why, len, "FIEMAP: %s", x.fm.fm_mapped_extents ? strerror(errno) : "no extent"), -1;
 	if (fe->fe_flags & odd)
@@ -95,9 +95,9 @@ static int own_blocks(struct ftr_engine *e, int fd, uint64_t off, uint64_t *wher
 /* The disk gets block b's previous version, the page cache keeps the current one,
  * clean: what a kernel that never marked a THP holding new data dirty leaves behind.
  * Only the check after eviction can see it. */
-static void stale_disk(struct ftr_engine *e, int fd, uint32_t b)
+static void stale_disk(struct ftr_arena *a, int fd, uint32_t b)
 {
-	uint64_t v = load64(&e->oracle.done[b]), off = (uint64_t)b * FTR_BLOCK, where = 0;
+	uint64_t v = load64(&a->oracle.done[b]), off = (uint64_t)b * FTR_BLOCK, where = 0;
 	char why[160];
 	void *buf;
 	int bfd;
@@ -105,7 +105,7 @@ static void stale_disk(struct ftr_engine *e, int fd, uint32_t b)
 	if (fsync(fd))
 		snprintf(why, sizeof(why), "fsync: %s", strerror(errno)), bfd = -1;
 	else
-		bfd = own_blocks(e, fd, off, &where, why, sizeof(why));
+		bfd = own_blocks(a, fd, off, &where, why, sizeof(why));
 	if (bfd < 0) {
 		ftr_diag("inject: stale-disk not possible here: %s", why);
 		return;
@@ -114,7 +114,7 @@ static void stale_disk(struct ftr_engine *e, int fd, uint32_t b)
 		close(bfd);
 		return;
 	}
-	ftr_stamp(&e->oracle, buf, b, ftr_ver_gen(v) - 1, ftr_ver_path(v));
+	ftr_stamp(&a->oracle, buf, b, ftr_ver_gen(v) - 1, ftr_ver_path(v));
 	if (pwrite(bfd, buf, FTR_BLOCK, where) != FTR_BLOCK)
 		ftr_diag("inject: stale-disk: write of the device at %#llx: %s", (unsigned long long)where,
 			 strerror(errno));
@@ -126,10 +126,10 @@ static void stale_disk(struct ftr_engine *e, int fd, uint32_t b)
 	close(bfd);
 }
 
-void ftr_inject(struct ftr_engine *e)
+void ftr_inject(struct ftr_arena *a)
 {
-	enum ftr_inject kind = e->env->opts->inject;
-	struct ftr_oracle *o = &e->oracle;
+	enum ftr_inject kind = a->env->opts->inject;
+	struct ftr_oracle *o = &a->oracle;
 	uint8_t buf[FTR_BLOCK], old[FTR_BLOCK];
 	uint32_t b = 0;
 	uint64_t v;
@@ -137,32 +137,32 @@ void ftr_inject(struct ftr_engine *e)
 
 	if (kind == FTR_INJECT_RESIDENT) {
 		/* Mapped and locked, the page cache there cannot be dropped. */
-		e->pinned = mmap(NULL, e->psz, PROT_READ, MAP_SHARED | MAP_LOCKED, e->fd, 0);
-		if (e->pinned == MAP_FAILED)
-			e->pinned = NULL;
-		ftr_diag("inject: resident: the file's first page %s", e->pinned ? "stays mapped and locked" :
+		a->pinned = mmap(NULL, a->psz, PROT_READ, MAP_SHARED | MAP_LOCKED, a->fd, 0);
+		if (a->pinned == MAP_FAILED)
+			a->pinned = NULL;
+		ftr_diag("inject: resident: the file's first page %s", a->pinned ? "stays mapped and locked" :
 			 strerror(errno));
 		return;
 	}
 	if ((kind < FTR_INJECT_LOST || kind > FTR_INJECT_THP) && kind != FTR_INJECT_STALE_DISK)
 		return;
-	fd = open(e->path, O_RDWR | O_CLOEXEC);
+	fd = open(a->path, O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
-		ftr_diag("inject: open %s: %s", e->path, strerror(errno));
+		ftr_diag("inject: open %s: %s", a->path, strerror(errno));
 		return;
 	}
 	if (kind == FTR_INJECT_THP) {
-		struct ftr_pmd_state *s = &e->pmds[0];
-		uint8_t *page = malloc(e->psz);
+		struct ftr_pmd_state *s = &a->pmds[0];
+		uint8_t *page = malloc(a->psz);
 
 		/* Split PMD 0 by punching its first page, put the data back, and tell the
 		 * contract check that a collapse of it succeeded. */
-		fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, e->psz);
-		for (uint32_t i = 0; page && i < e->psz / FTR_BLOCK; i++) {
+		fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, a->psz);
+		for (uint32_t i = 0; page && i < a->psz / FTR_BLOCK; i++) {
 			v = load64(&o->done[i]);
 			ftr_stamp(o, page + i * FTR_BLOCK, i, ftr_ver_gen(v), ftr_ver_path(v));
 		}
-		if (!page || pwrite(fd, page, e->psz, 0) != (ssize_t)e->psz)
+		if (!page || pwrite(fd, page, a->psz, 0) != (ssize_t)a->psz)
 			ftr_diag("inject: rewrite of page 0 failed");
 		free(page);
 		__atomic_store_n(&s->ok_store, load64(&s->store.seq), __ATOMIC_RELEASE);
@@ -171,10 +171,10 @@ void ftr_inject(struct ftr_engine *e)
 		close(fd);
 		return;
 	}
-	while (b + 1 < e->nblocks && ftr_ver_gen(load64(&o->done[b])) < 2)
+	while (b + 1 < a->nblocks && ftr_ver_gen(load64(&o->done[b])) < 2)
 		b++;
 	if (kind == FTR_INJECT_STALE_DISK) {
-		stale_disk(e, fd, b);
+		stale_disk(a, fd, b);
 		close(fd);
 		return;
 	}
@@ -206,16 +206,16 @@ void ftr_inject(struct ftr_engine *e)
 	close(fd);
 }
 
-void ftr_inject_crash(struct ftr_engine *e)
+void ftr_inject_crash(const struct ftr_arena *a)
 {
 	char path[4200];
 	char *m;
 	int fd;
 
-	snprintf(path, sizeof(path), "%s.crash", e->path);
+	snprintf(path, sizeof(path), "%s.crash", a->path);
 	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	unlink(path);
-	m = fd < 0 ? MAP_FAILED : mmap(NULL, e->psz, PROT_READ, MAP_SHARED, fd, 0);
+	m = fd < 0 ? MAP_FAILED : mmap(NULL, a->psz, PROT_READ, MAP_SHARED, fd, 0);
 	if (m == MAP_FAILED) {
 		ftr_diag("inject: crash not possible here: %s", strerror(errno));
 		return;

@@ -6,8 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ktap.h"
 #include "kmsg.h"
+#include "ktap.h"
 
 static const char *const splat_patterns[] = {
 	"BUG:", "kernel BUG at", "WARNING:", "Oops", "Bad page", "page dumped because",

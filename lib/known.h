@@ -45,33 +45,21 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-struct ftr_engine;
+#include "arena.h"
+#include "ledger.h"
+#include "role.h"
+#include "waiver.h"
 
-enum ftr_known_id {
-	FTR_KI_NONE,
-	FTR_KI_RO_THP_TRUNCATE,
-	FTR_KI_DIO_STALE,
-	FTR_KI_DIO_WRITEBACK,
-	FTR_KI_ZERO_BESIDE,
-	FTR_KI_CACHESTAT,
-	FTR_KI_NR
-};
-
-extern const char *const ftr_known_names[FTR_KI_NR];
-
-/* Reads the waiver file; 0, or -1 after one line on stderr naming file and line. */
-int ftr_known_load(const char *prog, const char *file);
-/* The waiver line for (test, fs, id), or NULL. */
-const char *ftr_known_waiver(const char *test, const char *fs, enum ftr_known_id id);
 
 /*
  * The data verdict of a run that found wrong data: the known issue whose evidence
  * covers every bad block (evidence filled), or FTR_KI_NONE after saying which
  * signature matched and what evidence was missing.
  */
-enum ftr_known_id ftr_known_data(struct ftr_engine *e, char *evidence, size_t len);
+enum ftr_known_id ftr_known_data(const struct ftr_arena *a, const struct ftr_roles *rs, const struct ftr_ledger *l,
+				 char *evidence, size_t len);
 /* Prints the KTAP result of subtest name for a known issue with its evidence:
  * not ok, or ok # XFAIL when a waiver covers this test and filesystem. */
-void ftr_known_result(struct ftr_engine *e, const char *name, enum ftr_known_id id, const char *evidence);
+void ftr_known_result(const struct ftr_arena *a, const char *name, enum ftr_known_id id, const char *evidence);
 
 #endif

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -144,4 +145,20 @@ int ftr_oplog_dump(struct ftr_oplog *const *logs, int nlogs, const char *const *
 	}
 	free(all);
 	return 0;
+}
+
+const char *const ftr_errno_slot_names[FTR_ERRNO_SLOTS] = {
+	"ok", "EAGAIN", "EBUSY", "ENOMEM", "EINVAL", "other"
+};
+
+int ftr_errno_slot(int err)
+{
+	switch (err) {
+	case 0: return 0;
+	case EAGAIN: return 1;
+	case EBUSY: return 2;
+	case ENOMEM: return 3;
+	case EINVAL: return 4;
+	default: return 5;
+	}
 }

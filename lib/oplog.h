@@ -80,4 +80,9 @@ void ftr_op_format(const struct ftr_op_hit *h, const char *role_name, char *buf,
 int ftr_oplog_dump(struct ftr_oplog *const *logs, int nlogs, const char *const *role_names,
 		   FILE *f);
 
+#define FTR_ERRNO_SLOTS 6	/* 0, EAGAIN, EBUSY, ENOMEM, EINVAL, other */
+/* The slot a result (0 or errno) is counted in, and the slots' names. */
+int ftr_errno_slot(int err);
+extern const char *const ftr_errno_slot_names[FTR_ERRNO_SLOTS];
+
 #endif

@@ -149,16 +149,18 @@ void ftr_outcome_add(struct ftr_outcome_tab *t, const struct ftr_call *calls, si
 	t->st.outside += st->outside;
 }
 
-void ftr_outcome_print(struct ftr_outcome_tab *t)
+void ftr_outcome_print(const struct ftr_outcome_tab *t)
 {
+	struct ftr_outcome_row rows[sizeof(t->row) / sizeof(t->row[0])];	/* sorted to print */
 	char buf[1024];
 	size_t o = 0;
 
-	qsort(t->row, t->nrows, sizeof(t->row[0]), row_cmp);
+	memcpy(rows, t->row, sizeof(rows));
+	qsort(rows, t->nrows, sizeof(rows[0]), row_cmp);
 	buf[0] = '\0';
 	for (unsigned r = 0; r < t->nrows && o < sizeof(buf); r++)
-		o += snprintf(buf + o, sizeof(buf) - o, " %s=%s:%lu", t->row[r].outcome, err_name(t->row[r].err),
-			      t->row[r].n);
+		o += snprintf(buf + o, sizeof(buf) - o, " %s=%s:%lu", rows[r].outcome, err_name(rows[r].err),
+			      rows[r].n);
 	ftr_diag("errno by outcome:%s", t->nrows ? buf : " no calls logged");
 	ftr_diag("errno by outcome: %lu calls (%lu more not logged), %lu of %lu events attributed (%lu "
 		 "ambiguous, %lu outside the calls); %lu calls met dirty folios, %lu wrote back and retried",

@@ -59,7 +59,7 @@ const char *ftr_outcome_broken(const struct ftr_call *c);
 /* Errno by outcome, summed over the calls of a run. */
 struct ftr_outcome_tab {
 	unsigned nrows;
-	struct { unsigned long n; int err; char outcome[40]; } row[32];
+	struct ftr_outcome_row { unsigned long n; int err; char outcome[40]; } row[32];
 	unsigned long calls, dirty, retried;
 	unsigned long collapsed;	/* calls that returned 0 after a collapse_file success */
 	unsigned long unlogged;		/* calls the log no longer held: not judged */
@@ -71,7 +71,7 @@ void ftr_outcome_add(struct ftr_outcome_tab *t, const struct ftr_call *calls, si
 /* Prints the table, most frequent first, and the attribution counts as diagnostics:
  *   # errno by outcome: succeeded=ok:40 page_dirty_or_writeback=EAGAIN:12 -=EINVAL:1
  * ("-": no event attributed).  */
-void ftr_outcome_print(struct ftr_outcome_tab *t);
+void ftr_outcome_print(const struct ftr_outcome_tab *t);
 /* Prints up to max trace lines of thread tid inside the window of c, one of calls, for
  * a failure report. */
 void ftr_outcome_lines(FILE *f, int tid, struct ftr_call *calls, size_t n, const struct ftr_call *c,

@@ -19,9 +19,10 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "control.h"
+#include "mapping.h"
 #include "pins.h"
 #include "role.h"
-#include "mapping.h"
 
 #define PIN_MAX (64 << 10)
 
@@ -37,7 +38,7 @@ struct pin_state {
 static int pin_setup(struct ftr_role *r)
 {
 	struct role_priv *p = r->priv;
-	struct ftr_engine *e = r->eng;
+	struct ftr_arena *a = r->arena;
 	struct pin_state *s = calloc(1, sizeof(*s));
 	char path[4200];
 
@@ -45,17 +46,17 @@ static int pin_setup(struct ftr_role *r)
 		return -ENOMEM;
 	p->churn = s;
 	s->pipe[0] = s->pipe[1] = -1;
-	snprintf(path, sizeof(path), "%s.pin%d", e->path, r->id);
+	snprintf(path, sizeof(path), "%s.pin%d", a->path, r->id);
 	s->scratch = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC |
-			  (e->env->caps.odirect.ok ? O_DIRECT : 0), 0600);
+			  (a->env->caps.odirect.ok ? O_DIRECT : 0), 0600);
 	unlink(path);
 	s->pre = calloc(PIN_MAX / FTR_BLOCK, sizeof(*s->pre));
-	if (s->scratch < 0 || !s->pre || posix_memalign((void **)&s->bounce, e->psz, PIN_MAX))
+	if (s->scratch < 0 || !s->pre || posix_memalign((void **)&s->bounce, a->psz, PIN_MAX))
 		return -ENOMEM;
 	if (pipe2(s->pipe, O_CLOEXEC))
 		return -errno;
 	fcntl(s->pipe[1], F_SETPIPE_SZ, 1 << 20);
-	if (e->env->caps.io_uring.ok && !io_uring_queue_init(4, &s->ring, 0))
+	if (a->env->caps.io_uring.ok && !io_uring_queue_init(4, &s->ring, 0))
 		s->ring_ok = true;
 	return 0;
 }
@@ -66,16 +67,16 @@ static void pin_check(struct ftr_role *r, const char *via, const char *data, uin
 	struct pin_state *s = ((struct role_priv *)r->priv)->churn;
 	struct ftr_bad bad;
 
-	if (ftr_oracle_check(&r->eng->oracle, data, first, n, s->pre, &bad, 1, NULL))
+	if (ftr_oracle_check(&r->arena->oracle, data, first, n, s->pre, &bad, 1, NULL))
 		ftr_fatal(r, &bad, "%s: data that went through %s differs from the file", r->name, via);
 }
 
 /* A random page-aligned range of one PMD of the mapping. */
 static void pin_range(struct ftr_role *r, uint32_t *first, uint32_t *n)
 {
-	struct ftr_engine *e = r->eng;
-	uint32_t per_page = e->psz / FTR_BLOCK, pages = ftr_rng_range(&r->rng, 1, PIN_MAX / e->psz);
-	uint32_t pmd = ftr_rng_below(&r->rng, e->npmds), pmd_pages = e->pmd / e->psz;
+	struct ftr_arena *a = r->arena;
+	uint32_t per_page = a->psz / FTR_BLOCK, pages = ftr_rng_range(&r->rng, 1, PIN_MAX / a->psz);
+	uint32_t pmd = ftr_rng_below(&r->rng, a->npmds), pmd_pages = a->pmd / a->psz;
 
 	*first = (pmd * pmd_pages + ftr_rng_below(&r->rng, pmd_pages - pages + 1)) * per_page;
 	*n = pages * per_page;
@@ -86,7 +87,7 @@ static void pin_range(struct ftr_role *r, uint32_t *first, uint32_t *n)
 static int op_pin_dio(struct ftr_role *r)
 {
 	struct pin_state *s = ((struct role_priv *)r->priv)->churn;
-	struct ftr_engine *e = r->eng;
+	struct ftr_arena *a = r->arena;
 	uint64_t t0 = ftr_now_ns();
 	uint32_t first, n;
 	size_t len;
@@ -94,8 +95,8 @@ static int op_pin_dio(struct ftr_role *r)
 
 	pin_range(r, &first, &n);
 	len = (size_t)n * FTR_BLOCK;
-	ftr_oracle_snapshot(&e->oracle, first, n, s->pre);
-	got = pwrite(s->scratch, e->map + (size_t)first * FTR_BLOCK, len, 0);
+	ftr_oracle_snapshot(&a->oracle, first, n, s->pre);
+	got = pwrite(s->scratch, a->map + (size_t)first * FTR_BLOCK, len, 0);
 	if (got != (ssize_t)len)
 		return ftr_op_done(r, FTR_OP_READ, t0, (uint64_t)first * FTR_BLOCK, len, got < 0 ? errno : EIO, 500);
 	if (pread(s->scratch, s->bounce, len, 0) != (ssize_t)len)
@@ -110,7 +111,7 @@ static int op_pin_dio(struct ftr_role *r)
 static int op_pin_uring(struct ftr_role *r)
 {
 	struct pin_state *s = ((struct role_priv *)r->priv)->churn;
-	struct ftr_engine *e = r->eng;
+	struct ftr_arena *a = r->arena;
 	uint64_t t0 = ftr_now_ns(), off;
 	struct io_uring_cqe *cqe;
 	struct iovec iov;
@@ -121,14 +122,14 @@ static int op_pin_uring(struct ftr_role *r)
 		return ftr_op_done(r, FTR_OP_READ, t0, 0, 0, EOPNOTSUPP, 500);
 	pin_range(r, &first, &n);
 	off = (uint64_t)first * FTR_BLOCK;
-	iov = (struct iovec){ e->map + off, (size_t)n * FTR_BLOCK };
+	iov = (struct iovec){ a->map + off, (size_t)n * FTR_BLOCK };
 	ret = io_uring_register_buffers(&s->ring, &iov, 1);
 	if (ret) {
 		ftr_pause_us(r, 5000);	/* FOLL_LONGTERM refused: nothing to race */
 		return ftr_op_done(r, FTR_OP_READ, t0, off, iov.iov_len, -ret, 500);
 	}
-	col = madvise(e->map + off / e->pmd * e->pmd, e->pmd, MADV_COLLAPSE) ? errno : 0;
-	ftr_oracle_snapshot(&e->oracle, first, n, s->pre);
+	col = madvise(a->map + off / a->pmd * a->pmd, a->pmd, MADV_COLLAPSE) ? errno : 0;
+	ftr_oracle_snapshot(&a->oracle, first, n, s->pre);
 	io_uring_prep_write_fixed(io_uring_get_sqe(&s->ring), s->scratch, iov.iov_base, iov.iov_len, 0, 0);
 	ret = io_uring_submit_and_wait(&s->ring, 1);
 	if (ret >= 0 && !io_uring_peek_cqe(&s->ring, &cqe)) {
@@ -150,7 +151,7 @@ static int op_pin_uring(struct ftr_role *r)
 static int op_pin_vmsplice(struct ftr_role *r)
 {
 	struct pin_state *s = ((struct role_priv *)r->priv)->churn;
-	struct ftr_engine *e = r->eng;
+	struct ftr_arena *a = r->arena;
 	uint64_t t0 = ftr_now_ns(), off;
 	uint32_t first, n;
 	struct iovec iov;
@@ -158,8 +159,8 @@ static int op_pin_vmsplice(struct ftr_role *r)
 
 	pin_range(r, &first, &n);
 	off = (uint64_t)first * FTR_BLOCK;
-	iov = (struct iovec){ e->map + off, (size_t)n * FTR_BLOCK };
-	ftr_oracle_snapshot(&e->oracle, first, n, s->pre);
+	iov = (struct iovec){ a->map + off, (size_t)n * FTR_BLOCK };
+	ftr_oracle_snapshot(&a->oracle, first, n, s->pre);
 	got = vmsplice(s->pipe[1], &iov, 1, 0);
 	if (got < 0)
 		return ftr_op_done(r, FTR_OP_READ, t0, off, iov.iov_len, errno, 500);
@@ -177,36 +178,36 @@ static int op_pin_vmsplice(struct ftr_role *r)
  * with one node there is nowhere to go, which the role says instead of pretending. */
 static int op_migrate(struct ftr_role *r)
 {
-	struct ftr_engine *e = r->eng;
-	uint64_t t0 = ftr_now_ns(), off = ftr_rng_below(&r->rng, e->npmds) * e->pmd;
-	int nodes = e->env->caps.numa_nodes, node, err = 0;
+	struct ftr_arena *a = r->arena;
+	uint64_t t0 = ftr_now_ns(), off = ftr_rng_below(&r->rng, a->npmds) * a->pmd;
+	int nodes = a->env->caps.numa_nodes, node, err = 0;
 	unsigned long mask;
 
 	if (nodes < 2) {
 		ftr_pause_us(r, 20000);
 		return ftr_op_done(r, FTR_OP_READ, t0, off, 0, ENODEV, 500);
 	}
-	ftr_churn_range(r, off, e->pmd);
+	ftr_churn_range(r, off, a->pmd);
 	node = ftr_rng_below(&r->rng, nodes);
-	ftr_seqc_begin(&e->pmds[off / e->pmd].split);
+	ftr_seqc_begin(&a->pmds[off / a->pmd].split);
 	if (ftr_rng_below(&r->rng, 2)) {
 		void *pages[64];
 		int want[64], status[64];
-		unsigned cnt = e->pmd / e->psz < 64 ? e->pmd / e->psz : 64;
+		unsigned cnt = a->pmd / a->psz < 64 ? a->pmd / a->psz : 64;
 
 		for (unsigned i = 0; i < cnt; i++) {
-			pages[i] = e->map + off + i * (e->pmd / cnt);
+			pages[i] = a->map + off + i * (a->pmd / cnt);
 			want[i] = node;
 		}
 		if (numa_move_pages(0, cnt, pages, want, status, MPOL_MF_MOVE))
 			err = errno;
 	} else {
 		mask = 1UL << node;
-		if (mbind(e->map + off, e->pmd, MPOL_BIND, &mask, sizeof(mask) * 8, MPOL_MF_MOVE))
+		if (mbind(a->map + off, a->pmd, MPOL_BIND, &mask, sizeof(mask) * 8, MPOL_MF_MOVE))
 			err = errno;
 	}
-	ftr_seqc_end(&e->pmds[off / e->pmd].split);
-	return ftr_op_done(r, FTR_OP_READ, t0, off, e->pmd, err, 500);
+	ftr_seqc_end(&a->pmds[off / a->pmd].split);
+	return ftr_op_done(r, FTR_OP_READ, t0, off, a->pmd, err, 500);
 }
 
 const struct ftr_role_ops ftr_churn_pin_dio = { .name = "pin-dio", .setup = pin_setup, .op = op_pin_dio };

@@ -18,6 +18,7 @@
 #include <sys/sendfile.h>
 #include <unistd.h>
 
+#include "control.h"
 #include "mapping.h"
 #include "readers.h"
 #include "role.h"
@@ -34,16 +35,16 @@ const char *const ftr_read_names[FTR_READ_NR] = {
 static int reader_setup(struct ftr_role *r)
 {
 	struct role_priv *p = r->priv;
-	struct ftr_engine *e = r->eng;
+	struct ftr_arena *a = r->arena;
 	char path[4200];
 
 	if (ftr_role_open(r, O_RDONLY))
 		return -errno;
-	p->read_max = r->mode == FTR_READ_BIG ? 2 * e->pmd : READ_MAX;
-	if (p->read_max > e->size)
-		p->read_max = e->size;
+	p->read_max = r->mode == FTR_READ_BIG ? 2 * a->pmd : READ_MAX;
+	if (p->read_max > a->size)
+		p->read_max = a->size;
 	free(p->buf);
-	if (posix_memalign((void **)&p->buf, e->psz, p->read_max))
+	if (posix_memalign((void **)&p->buf, a->psz, p->read_max))
 		return -ENOMEM;
 	p->pre = calloc(p->read_max / FTR_BLOCK, sizeof(*p->pre));
 	if (!p->pre)
@@ -54,7 +55,7 @@ static int reader_setup(struct ftr_role *r)
 		fcntl(p->pipe[1], F_SETPIPE_SZ, 1 << 20);
 	}
 	if (r->mode == FTR_READ_COPY) {
-		snprintf(path, sizeof(path), "%s.copy%d", e->path, r->id);
+		snprintf(path, sizeof(path), "%s.copy%d", a->path, r->id);
 		p->copy_fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 		unlink(path);	/* nobody else needs its name */
 		if (p->copy_fd < 0)
@@ -109,13 +110,13 @@ static ssize_t read_full(int fd, char *buf, size_t len, size_t off)
 static ssize_t read_range(struct ftr_role *r, size_t off, size_t len)
 {
 	struct role_priv *p = r->priv;
-	struct ftr_engine *e = r->eng;
+	struct ftr_arena *a = r->arena;
 	ssize_t n;
 
 	switch (r->mode) {
 	case FTR_READ_MAP:
 	case FTR_READ_MAP2:
-		return ftr_map_read(p->buf, (r->mode == FTR_READ_MAP ? e->map : e->map2) + off, len);
+		return ftr_map_read(p->buf, (r->mode == FTR_READ_MAP ? a->map : a->map2) + off, len);
 	case FTR_READ_SPLICE:
 	case FTR_READ_SENDFILE:
 		return through_pipe(p, r->mode == FTR_READ_SENDFILE, off, len);
@@ -143,23 +144,23 @@ static ssize_t read_range(struct ftr_role *r, size_t off, size_t len)
 static int reader_op(struct ftr_role *r)
 {
 	struct role_priv *p = r->priv;
-	struct ftr_engine *e = r->eng;
+	struct ftr_arena *a = r->arena;
 	uint32_t n = ftr_rng_range(&r->rng, 1, p->read_max / FTR_BLOCK), first, nbad, unchecked = 0;
 	uint64_t t0 = ftr_now_ns();
 	struct ftr_bad bad;
 	size_t off, len;
 	ssize_t got;
 
-	first = ftr_rng_below(&r->rng, e->nblocks - n + 1);
+	first = ftr_rng_below(&r->rng, a->nblocks - n + 1);
 	off = (size_t)first * FTR_BLOCK;
 	len = (size_t)n * FTR_BLOCK;
-	ftr_oracle_snapshot(&e->oracle, first, n, p->pre);
+	ftr_oracle_snapshot(&a->oracle, first, n, p->pre);
 	got = read_range(r, off, len);
 	if (got < 0)
 		return got;
 	/* Whatever could not be read must belong to a tail that is being cut off now. */
 	for (uint32_t b = got / FTR_BLOCK; b < n; b++) {
-		uint64_t v = __atomic_load_n(&e->oracle.inflight[first + b], __ATOMIC_ACQUIRE);
+		uint64_t v = __atomic_load_n(&a->oracle.inflight[first + b], __ATOMIC_ACQUIRE);
 
 		if (ftr_ver_path(v) != FTR_P_TRUNC || v == p->pre[b]) {
 			ftr_fatal(r, NULL, "%s: %s of [%#zx, %#zx) stopped at %#zx, inside the file",
@@ -169,13 +170,13 @@ static int reader_op(struct ftr_role *r)
 		unchecked++;
 	}
 	n = got / FTR_BLOCK;
-	nbad = ftr_oracle_check(&e->oracle, p->buf, first, n, p->pre, &bad, 1, &unchecked);
+	nbad = ftr_oracle_check(&a->oracle, p->buf, first, n, p->pre, &bad, 1, &unchecked);
 	r->st->ops++;
 	r->st->bytes += got;
 	r->st->checked_blocks += n - (unchecked < n ? unchecked : n);
 	r->st->unchecked_blocks += unchecked;
 	ftr_role_log(r, FTR_OP_READ, t0, off, len, 0, nbad);
-	ftr_pause_us(r, e->sc->pause_us);
+	ftr_pause_us(r, a->sc->pause_us);
 	if (nbad)
 		ftr_fatal(r, &bad, "%s saw %u bad blocks in [%#zx, %#zx) while racing", r->name, nbad,
 			  off, off + len);

@@ -7,7 +7,6 @@
 #include "ktap.h"
 #include "replay.h"
 #include "role.h"
-#include "roster.h"
 
 static const char *const split_names[] = { "none", "debugfs", "punch", "pageout" };
 
@@ -15,61 +14,61 @@ static const char *const split_names[] = { "none", "debugfs", "punch", "pageout"
 
 /* "write=2,mmap=1,write=1": the roles of one kind in id order, runs counted, so that
  * the engine builds them again with the same ids (--threads spreads are spelled out). */
-static void rle_mix(const struct ftr_engine *e, enum ftr_role_kind kind, char *buf, size_t len)
+static void rle_mix(const struct ftr_roles *rs, enum ftr_role_kind kind, char *buf, size_t len)
 {
 	size_t o = 0;
 
 	buf[0] = '\0';
-	for (int i = 0; i < e->nroles;) {
-		const struct ftr_role *r = &e->roles[i];
+	for (int i = 0; i < rs->nroles;) {
+		const struct ftr_role *r = &rs->roles[i];
 		int j = i + 1;
 
 		if (r->kind != kind) {
 			i++;
 			continue;
 		}
-		while (j < e->nroles && e->roles[j].kind == kind && e->roles[j].mode == r->mode)
+		while (j < rs->nroles && rs->roles[j].kind == kind && rs->roles[j].mode == r->mode)
 			j++;
 		if (o < len)
-			o += snprintf(buf + o, len - o, "%s%s=%d", o ? "," : "", ftr_roster_mode_name(r->kind, r->mode), j - i);
+			o += snprintf(buf + o, len - o, "%s%s=%d", o ? "," : "", r->mode_name, j - i);
 		i = j;
 	}
 }
 
-void ftr_replay_write(struct ftr_engine *e, FILE *f)
+void ftr_replay_write(const struct ftr_arena *a, const struct ftr_roles *rs, uint64_t epochs, FILE *f)
 {
 	static char w[256], rd[256], ch[256];
 	bool wrapped = false, collapser = false;
 
-	for (int i = 0; i < e->nroles; i++) {
-		const struct ftr_role *r = &e->roles[i];
+	for (int i = 0; i < rs->nroles; i++) {
+		const struct ftr_role *r = &rs->roles[i];
 
 		collapser |= r->kind == FTR_R_COLLAPSER;
 		if ((r->ops->replay_fits != NULL) && r->log->head > r->log->cap)
 			wrapped = true;
 	}
-	rle_mix(e, FTR_R_WRITER, w, sizeof(w));
-	rle_mix(e, FTR_R_READER, rd, sizeof(rd));
-	rle_mix(e, FTR_R_CHURN, ch, sizeof(ch));
+	rle_mix(rs, FTR_R_WRITER, w, sizeof(w));
+	rle_mix(rs, FTR_R_READER, rd, sizeof(rd));
+	rle_mix(rs, FTR_R_CHURN, ch, sizeof(ch));
 	fprintf(f, "# replay section, read by thp-race --replay FILE: the run, its roles, then "
 		"\"R role epoch op path off len arg gen res\" for every operation of each writer, "
 		"collapser and splitter in its order\n");
 	fprintf(f, FTR_REPLAY_HEADER " seed=%llu pmd=%zu size=%zu epochs=%llu wrapped=%d collapse=%s "
 		"split=%s pause_us=%u ro=%d fzsync=%d inject=%s duration=%g writers=%s readers=%s churn=%s\n",
-		(unsigned long long)e->seed, e->pmd, e->size, (unsigned long long)e->epochs, wrapped,
-		e->khugepaged ? "khugepaged" : collapser ? "madvise" : "none", split_names[e->split],
-		e->sc->pause_us, e->sc->ro_mapping, e->sc->fzsync, ftr_inject_names[e->env->opts->inject],
-		e->env->opts->duration ?: (e->env->opts->quick ? 2 : 10), w, rd, ch);
-	for (int i = 0; i < e->nroles; i++) {
-		const struct ftr_role *r = &e->roles[i];
+		(unsigned long long)a->seed, a->pmd, a->size, (unsigned long long)epochs, wrapped,
+		a->khugepaged ? "khugepaged" : collapser ? "madvise" : "none", split_names[a->split],
+		a->sc->pause_us, a->sc->ro_mapping, a->sc->fzsync, ftr_inject_names[a->env->opts->inject],
+		a->env->opts->duration ?: (a->env->opts->quick ? 2 : 10), w, rd, ch);
+	for (int i = 0; i < rs->nroles; i++) {
+		const struct ftr_role *r = &rs->roles[i];
 
 		fprintf(f, "@role %d %s replayed=%d n=%llu wrapped=%d\n", i, r->name, (r->ops->replay_fits != NULL),
 			(unsigned long long)r->log->head, r->log->head > r->log->cap);
 	}
-	for (int i = 0; i < e->nroles; i++) {
-		const struct ftr_oplog *l = e->roles[i].log;
+	for (int i = 0; i < rs->nroles; i++) {
+		const struct ftr_oplog *l = rs->roles[i].log;
 
-		if (!e->roles[i].ops->replay_fits)
+		if (!rs->roles[i].ops->replay_fits)
 			continue;
 		for (uint64_t k = l->head > l->cap ? l->head - l->cap : 0; k < l->head; k++) {
 			const struct ftr_op_entry *x = &l->e[k % l->cap];
@@ -256,20 +255,21 @@ out:
 	return ret;
 }
 
-bool ftr_replay_check(const struct ftr_replay *rp, const struct ftr_engine *e, char *why, size_t len)
+bool ftr_replay_check(const struct ftr_replay *rp, const struct ftr_arena *a, const struct ftr_roles *rs,
+		      char *why, size_t len)
 {
-	if (e->nroles != rp->nroles)
-		return snprintf(why, len, "the record has %d roles, this run %d", rp->nroles, e->nroles), false;
-	if (e->size != rp->size || e->pmd != rp->pmd)
+	if (rs->nroles != rp->nroles)
+		return snprintf(why, len, "the record has %d roles, this run %d", rp->nroles, rs->nroles), false;
+	if (a->size != rp->size || a->pmd != rp->pmd)
 		return snprintf(why, len, "file or PMD size differs"), false;
-	for (int i = 0; i < e->nroles; i++) {
+	for (int i = 0; i < rs->nroles; i++) {
 		const struct ftr_replay_role *rr = &rp->roles[i];
 
-		if (strcmp(e->roles[i].name, rr->name))
-			return snprintf(why, len, "role %d is %s here, %s in the record", i, e->roles[i].name,
+		if (strcmp(rs->roles[i].name, rr->name))
+			return snprintf(why, len, "role %d is %s here, %s in the record", i, rs->roles[i].name,
 					rr->name), false;
 		for (uint32_t k = 0; k < rr->n; k++)
-			if (!e->roles[i].ops->replay_fits || !e->roles[i].ops->replay_fits(&e->roles[i], &rr->ops[k]))
+			if (!rs->roles[i].ops->replay_fits || !rs->roles[i].ops->replay_fits(&rs->roles[i], &rr->ops[k]))
 				return snprintf(why, len, "operation %u of %s does not fit the role", k, rr->name),
 				       false;
 	}

@@ -27,7 +27,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "engine.h"
+#include "arena.h"
+#include "role.h"
 
 /* Markers at the head of the machine section's lines. */
 #define FTR_REPLAY_HEADER	"@replay v1"
@@ -73,8 +74,8 @@ struct ftr_replay {
 	uint64_t *pos, *skipped, *diverged;
 };
 
-/* Writes the machine section of e's run (after the roles stopped). */
-void ftr_replay_write(struct ftr_engine *e, FILE *f);
+/* Writes the machine section of a run of epochs (after the roles stopped). */
+void ftr_replay_write(const struct ftr_arena *a, const struct ftr_roles *rs, uint64_t epochs, FILE *f);
 
 /*
  * Reads a record.  Returns 0, or -1 with why filled: not a record with a machine
@@ -85,7 +86,8 @@ int ftr_replay_load(struct ftr_replay *rp, const char *file, char *why, size_t l
 
 /* The engine built the same roles as the record names, and every recorded op fits its
  * role and this engine's geometry (no write beyond a role's buffer); fills why when not. */
-bool ftr_replay_check(const struct ftr_replay *rp, const struct ftr_engine *e, char *why, size_t len);
+bool ftr_replay_check(const struct ftr_replay *rp, const struct ftr_arena *a, const struct ftr_roles *rs,
+		      char *why, size_t len);
 
 /*
  * The k-th operation from role's cursor if it belongs to epoch, else NULL.  With k = 0,

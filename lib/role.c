@@ -35,6 +35,23 @@ void ftr_op_count(struct ftr_role *r, int err)
 		r->st->last_err = err;
 }
 
+void ftr_role_log_arg(struct ftr_role *r, enum ftr_op op, uint64_t t0, uint64_t off, uint32_t len,
+		      uint32_t gen, int res, uint32_t arg)
+{
+	struct ftr_op_entry e = {
+		.t0 = t0, .t1 = ftr_now_ns(), .off = off, .len = len, .gen = gen, .res = res,
+		.epoch = r->epoch, .op = op, .path = r->kind == FTR_R_WRITER ? r->mode : 0, .arg = arg,
+	};
+
+	ftr_oplog_add(r->log, &e);
+}
+
+void ftr_role_log(struct ftr_role *r, enum ftr_op op, uint64_t t0, uint64_t off, uint32_t len,
+		  uint32_t gen, int res)
+{
+	ftr_role_log_arg(r, op, t0, off, len, gen, res, 0);
+}
+
 int ftr_op_done(struct ftr_role *r, enum ftr_op op, uint64_t t0, uint64_t off, uint64_t len,
 		int err, unsigned pause)
 {
@@ -50,13 +67,13 @@ int ftr_role_open(struct ftr_role *r, int flags)
 
 	if (p->fd >= 0)
 		close(p->fd);
-	p->fd = open(r->eng->path, flags | O_CLOEXEC);
+	p->fd = open(r->arena->path, flags | O_CLOEXEC);
 	return p->fd < 0 ? -errno : 0;
 }
 
 int ftr_role_setup(struct ftr_role *r)
 {
-	struct ftr_engine *e = r->eng;
+	struct ftr_arena *a = r->arena;
 	struct role_priv *p = calloc(1, sizeof(*p));
 	int ret;
 
@@ -64,9 +81,9 @@ int ftr_role_setup(struct ftr_role *r)
 		return -ENOMEM;
 	r->priv = p;
 	p->fd = p->pipe[0] = p->pipe[1] = p->copy_fd = -1;
-	if (posix_memalign((void **)&p->buf, e->psz, URING_QD * e->seg))
+	if (posix_memalign((void **)&p->buf, a->psz, URING_QD * a->seg))
 		return -ENOMEM;
-	ret = ftr_role_open(r, e->sc->ro_mapping ? O_RDONLY : O_RDWR);
+	ret = ftr_role_open(r, a->sc->ro_mapping ? O_RDONLY : O_RDWR);
 	if (!ret && r->ops->setup)
 		ret = r->ops->setup(r);
 	return ret;
@@ -124,4 +141,52 @@ void ftr_role_describe(const struct ftr_role *r, char *buf, size_t len)
 	if (st->last_err && o < len)
 		snprintf(buf + o, len - o, "%s last error %s", r->counts_overlaps ? ";" : ",",
 			 strerror(st->last_err));
+}
+
+void ftr_role_epoch_segments(struct ftr_role *r)
+{
+	const struct ftr_arena *a = r->arena;
+	int me = -1;
+
+	r->nsegs = 0;
+	for (int i = 0; i < a->nowners; i++)
+		if (a->owner_role[i] == r->id)
+			me = i;
+	if (me < 0)
+		return;
+	for (uint32_t s = 0; s < a->nseg; s++) {
+		uint32_t first, n;
+
+		ftr_seg_range(a, s, &first, &n);
+		if (n && ftr_seg_owner(a, r->epoch, s) == me)
+			r->segs[r->nsegs++] = s;
+	}
+}
+
+const struct ftr_role *ftr_roles_collapser(const struct ftr_roles *rs)
+{
+	for (int i = 0; i < rs->nroles; i++)
+		if (rs->roles[i].kind == FTR_R_COLLAPSER)
+			return &rs->roles[i];
+	return NULL;
+}
+
+uint64_t ftr_roles_writes(const struct ftr_roles *rs)
+{
+	uint64_t n = 0;
+
+	for (int i = 0; i < rs->nroles; i++)
+		if (rs->roles[i].kind == FTR_R_WRITER)
+			n += __atomic_load_n(&rs->roles[i].st->ops, __ATOMIC_RELAXED);
+	return n;
+}
+
+int ftr_roles_find_ops(const struct ftr_roles *rs, uint64_t off, uint64_t len, unsigned op_mask,
+		       uint64_t until, struct ftr_op_hit *hits, int max)
+{
+	struct ftr_oplog *logs[FTR_MAX_ROLES];
+
+	for (int i = 0; i < rs->nroles; i++)
+		logs[i] = rs->roles[i].log;
+	return ftr_oplog_find(logs, rs->nroles, off, len, op_mask, until, hits, max);
 }

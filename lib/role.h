@@ -15,11 +15,65 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "engine.h"
+#include <pthread.h>
+#include <sys/types.h>
+
+#include "arena.h"
+#include "oplog.h"
+#include "rng.h"
 
 #define URING_QD	4
 
 struct ftr_replay_op;
+struct ftr_role_ops;
+
+enum ftr_role_kind {
+	FTR_R_WRITER, FTR_R_COLLAPSER, FTR_R_KHUGEPAGED, FTR_R_SPLITTER, FTR_R_READER, FTR_R_CHURN
+};
+
+/* Per-role counters, in shared memory; written by the role only. */
+struct ftr_role_stats {
+	uint64_t ops, bytes, overlaps, errors, checked_blocks, unchecked_blocks;
+	uint64_t res[FTR_ERRNO_SLOTS];
+	uint64_t busy_ns;
+	int32_t last_err;
+	int32_t in_op;		/* 1 while inside an operation (watchdog) */
+	int32_t tid;		/* the thread that runs the role: its trace events carry it */
+	int32_t spare;
+	uint64_t thp_checked;	/* collapser: calls whose THP contract was checked right after */
+};
+
+struct ftr_role {
+	int id;
+	enum ftr_role_kind kind;
+	unsigned mode;		/* writer: enum ftr_path; reader: ftr_read_mode; splitter: ftr_split_mode */
+	bool process;
+	bool fz;		/* the writer paired with the collapser (.fzsync) */
+	char name[32];
+	const char *mode_name;	/* its name in a mix: writer path, reader mode, churn role */
+	bool counts_overlaps;	/* churn: how often its op overlapped a collapse (of its range) */
+	const struct ftr_role_ops *ops;	/* role.h: all the engine calls it through */
+	struct ftr_arena *arena;
+	struct ftr_rng rng;
+	struct ftr_oplog *log;
+	struct ftr_role_stats *st;
+	pthread_t thread;
+	pid_t pid;
+	uint32_t epoch;
+	uint32_t *segs;		/* segments this role owns this epoch */
+	uint32_t nsegs;
+	void *priv;		/* path-specific state: fds, rings, buffers */
+	struct ftr_seqc *cs;	/* churn: the collapses its current op may overlap */
+	uint64_t cs_snap;
+};
+
+
+/* The roles of a run, in id order. */
+struct ftr_roles {
+	struct ftr_role roles[FTR_MAX_ROLES];
+	int nroles;
+};
+
 
 struct ftr_role_ops {
 	const char *name;	/* a churn role's name in a mix; the kind for the others */
@@ -67,11 +121,29 @@ size_t ftr_role_res_str(const struct ftr_role *r, char *buf, size_t len);
 /* The summary line of a role (name, counts) into buf. */
 void ftr_role_describe(const struct ftr_role *r, char *buf, size_t len);
 
+/* Logs one operation into the role's own log. */
+void ftr_role_log(struct ftr_role *r, enum ftr_op op, uint64_t t0, uint64_t off, uint32_t len,
+		  uint32_t gen, int res);
+/* The same with the op's replay argument (oplog.h, replay.h). */
+void ftr_role_log_arg(struct ftr_role *r, enum ftr_op op, uint64_t t0, uint64_t off, uint32_t len,
+		      uint32_t gen, int res, uint32_t arg);
+
 void ftr_pause_us(struct ftr_role *r, unsigned max_us);
 /* Counts and logs one finished operation (err 0 or errno), then pauses up to pause us. */
 int ftr_op_done(struct ftr_role *r, enum ftr_op op, uint64_t t0, uint64_t off, uint64_t len,
 		int err, unsigned pause);
 /* Counts one finished operation (err 0 or errno) without logging it. */
 void ftr_op_count(struct ftr_role *r, int err);
+/* The segments r owns in r->epoch, into r->segs. */
+void ftr_role_epoch_segments(struct ftr_role *r);
+
+/* Queries over the roles. */
+/* The MADV_COLLAPSE role, or NULL (khugepaged mode, no collapse). */
+const struct ftr_role *ftr_roles_collapser(const struct ftr_roles *rs);
+/* Writes completed so far by all writer roles. */
+uint64_t ftr_roles_writes(const struct ftr_roles *rs);
+/* ftr_oplog_find() over the logs of every role. */
+int ftr_roles_find_ops(const struct ftr_roles *rs, uint64_t off, uint64_t len, unsigned op_mask,
+		       uint64_t until, struct ftr_op_hit *hits, int max);
 
 #endif

@@ -10,10 +10,10 @@
 #include <string.h>
 
 #include "aspace.h"
-#include "ktap.h"
 #include "churn.h"
 #include "collapser.h"
 #include "holes.h"
+#include "ktap.h"
 #include "pins.h"
 #include "readers.h"
 #include "role.h"
@@ -42,17 +42,18 @@ static const struct ftr_role_ops *role_ops(enum ftr_role_kind kind, unsigned mod
 	}
 }
 
-static struct ftr_role *add_role(struct ftr_engine *e, enum ftr_role_kind kind, unsigned mode,
+static struct ftr_role *add_role(struct ftr_arena *a, struct ftr_roles *rs, enum ftr_role_kind kind, unsigned mode,
 				 const char *name)
 {
-	struct ftr_role *r = &e->roles[e->nroles];
+	struct ftr_role *r = &rs->roles[rs->nroles];
 
-	r->id = e->nroles++;
-	r->eng = e;
+	r->id = rs->nroles++;
+	r->arena = a;
 	r->kind = kind;
 	r->mode = mode;
 	snprintf(r->name, sizeof(r->name), "%s", name);
 	r->ops = role_ops(kind, mode);
+	r->mode_name = ftr_roster_mode_name(kind, mode);
 	r->process = r->ops->process || (kind == FTR_R_WRITER && mode == FTR_P_OPENW);
 	r->counts_overlaps = kind == FTR_R_CHURN;
 	return r;
@@ -71,7 +72,7 @@ const char *ftr_roster_mode_name(enum ftr_role_kind kind, unsigned m)
 /* "write=1,mmap=2" -> roles; names are writer paths, reader modes or churn roles.
  * --threads N spreads N writers over the mix's paths in order instead of the mix's
  * counts. */
-static int parse_mix(struct ftr_engine *e, const char *mix, enum ftr_role_kind kind, int total)
+static int parse_mix(struct ftr_arena *a, struct ftr_roles *rs, const char *mix, enum ftr_role_kind kind, int total)
 {
 	unsigned modes[16], counts[16], n = 0;
 	unsigned lim = kind == FTR_R_WRITER ? FTR_P_NR : kind == FTR_R_CHURN ? ftr_churn_nr : FTR_READ_NR;
@@ -104,82 +105,82 @@ static int parse_mix(struct ftr_engine *e, const char *mix, enum ftr_role_kind k
 			continue;
 		}
 		c++;
-		if (e->nroles == FTR_MAX_ROLES)
+		if (rs->nroles == FTR_MAX_ROLES)
 			return -1;
 		snprintf(name, sizeof(name), "%s-%s%d", ftr_roster_mode_name(kind, m),
 			 kind == FTR_R_WRITER ? "writer" : kind == FTR_R_CHURN ? "churn" : "reader",
-			 e->nroles);
-		add_role(e, kind, m, name);
+			 rs->nroles);
+		add_role(a, rs, kind, m, name);
 	}
 	return 0;
 }
 
-int ftr_roster_build(struct ftr_engine *e)
+int ftr_roster_build(struct ftr_arena *a, struct ftr_roles *rs)
 {
-	const struct ftr_scenario *sc = e->sc;
-	const struct ftr_opts *o = e->env->opts;
+	const struct ftr_scenario *sc = a->sc;
+	const struct ftr_opts *o = a->env->opts;
 	const char *split = sc->split ?: "auto";
 	char why[160];
 	int i, n;
 
-	if (parse_mix(e, sc->writers, FTR_R_WRITER, o->threads))
+	if (parse_mix(a, rs, sc->writers, FTR_R_WRITER, o->threads))
 		return -1;
 	/* Drop writer paths this kernel or filesystem cannot do; say why once. */
-	for (i = n = 0; i < e->nroles; i++) {
-		if (!ftr_path_usable(e, e->roles[i].mode, why, sizeof(why))) {
-			ftr_diag("role %s not run: %s", e->roles[i].name, why);
+	for (i = n = 0; i < rs->nroles; i++) {
+		if (!ftr_path_usable(a, rs->roles[i].mode, why, sizeof(why))) {
+			ftr_diag("role %s not run: %s", rs->roles[i].name, why);
 			continue;
 		}
-		e->roles[n] = e->roles[i];
-		e->roles[n].id = n;
+		rs->roles[n] = rs->roles[i];
+		rs->roles[n].id = n;
 		n++;
 	}
-	e->nroles = n;
-	for (i = 0; i < e->nroles; i++)
-		e->owner_role[e->nowners++] = i;
+	rs->nroles = n;
+	for (i = 0; i < rs->nroles; i++)
+		a->owner_role[a->nowners++] = i;
 
 	static const char *const split_modes[] = {
 		[FTR_SPLIT_NONE] = "none", [FTR_SPLIT_DEBUGFS] = "debugfs",
 		[FTR_SPLIT_PUNCH] = "punch", [FTR_SPLIT_PAGEOUT] = "pageout",
 	};
 
-	e->split = FTR_SPLIT_NONE;
+	a->split = FTR_SPLIT_NONE;
 	if (!strcmp(split, "auto"))
-		e->split = e->env->caps.debugfs_split.ok ? FTR_SPLIT_DEBUGFS :
-			   e->env->caps.punch.ok && !sc->ro_mapping ? FTR_SPLIT_PUNCH : FTR_SPLIT_PAGEOUT;
+		a->split = a->env->caps.debugfs_split.ok ? FTR_SPLIT_DEBUGFS :
+			   a->env->caps.punch.ok && !sc->ro_mapping ? FTR_SPLIT_PUNCH : FTR_SPLIT_PAGEOUT;
 	for (i = 0; i < (int)(sizeof(split_modes) / sizeof(split_modes[0])); i++)
 		if (!strcmp(split, split_modes[i]))
-			e->split = i;
-	if (e->split != FTR_SPLIT_NONE) {
+			a->split = i;
+	if (a->split != FTR_SPLIT_NONE) {
 		char name[32];
 
-		snprintf(name, sizeof(name), "%s-splitter", split_modes[e->split]);
-		add_role(e, FTR_R_SPLITTER, e->split, name);
+		snprintf(name, sizeof(name), "%s-splitter", split_modes[a->split]);
+		add_role(a, rs, FTR_R_SPLITTER, a->split, name);
 		/* The punch splitter owns its pages like a writer: it rewrites what it punched. */
-		if (e->split == FTR_SPLIT_PUNCH)
-			e->owner_role[e->nowners++] = e->nroles - 1;
+		if (a->split == FTR_SPLIT_PUNCH)
+			a->owner_role[a->nowners++] = rs->nroles - 1;
 	}
 	if (!sc->collapse || !strcmp(sc->collapse, "madvise")) {
-		add_role(e, FTR_R_COLLAPSER, 0, "collapser");
+		add_role(a, rs, FTR_R_COLLAPSER, 0, "collapser");
 		/* Only MADV_COLLAPSE has a window to line up with; khugepaged picks its own. */
-		if (sc->fzsync && e->nowners && e->roles[0].kind == FTR_R_WRITER)
-			e->roles[0].fz = true;
+		if (sc->fzsync && a->nowners && rs->roles[0].kind == FTR_R_WRITER)
+			rs->roles[0].fz = true;
 	}
 	else if (!strcmp(sc->collapse, "khugepaged"))
-		e->khugepaged = true, add_role(e, FTR_R_KHUGEPAGED, 0, "khugepaged-watch");
-	if (parse_mix(e, sc->churn, FTR_R_CHURN, 0))
+		a->khugepaged = true, add_role(a, rs, FTR_R_KHUGEPAGED, 0, "khugepaged-watch");
+	if (parse_mix(a, rs, sc->churn, FTR_R_CHURN, 0))
 		return -1;
-	for (i = 0; i < e->nroles; i++) {
-		const struct ftr_role_ops *ops = e->roles[i].ops;
+	for (i = 0; i < rs->nroles; i++) {
+		const struct ftr_role_ops *ops = rs->roles[i].ops;
 
-		if (e->roles[i].kind != FTR_R_CHURN || !ops->owns)
+		if (rs->roles[i].kind != FTR_R_CHURN || !ops->owns)
 			continue;
 		if (ops->tail)
-			e->tail_owner = e->nowners;
-		e->owner_role[e->nowners++] = i;
+			a->tail_owner = a->nowners;
+		a->owner_role[a->nowners++] = i;
 	}
-	if (parse_mix(e, sc->readers, FTR_R_READER, 0))
+	if (parse_mix(a, rs, sc->readers, FTR_R_READER, 0))
 		return -1;
-	return e->nowners ? 0 : -1;
+	return a->nowners ? 0 : -1;
 }
 

@@ -3,14 +3,15 @@
 #ifndef FTR_ROSTER_H
 #define FTR_ROSTER_H
 
-#include "engine.h"
+#include "arena.h"
+#include "role.h"
 
 /* Every churn role, in the order a mix names them (tools/thp-race lists them). */
 extern const struct ftr_role_ops *const ftr_churn_roles[];
 extern const unsigned ftr_churn_nr;
 
-/* The roles of e->sc, in e->roles; -1 on a bad mix. */
-int ftr_roster_build(struct ftr_engine *e);
+/* The roles of a->sc into rs, and the segment owners into a; -1 on a bad mix. */
+int ftr_roster_build(struct ftr_arena *a, struct ftr_roles *rs);
 /* The name of a role's mode in a mix: its writer path, reader mode or churn role. */
 const char *ftr_roster_mode_name(enum ftr_role_kind kind, unsigned mode);
 

@@ -10,11 +10,13 @@
 #include <unistd.h>
 
 #include "crash.h"
+#include "engine.h"
 #include "knob.h"
 #include "mapping.h"
 #include "test.h"
 #include "thp.h"
 #include "trace.h"
+#include "waiver.h"
 
 static char private_mnt[64];
 

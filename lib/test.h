@@ -12,8 +12,8 @@
 #ifndef FTR_TEST_H
 #define FTR_TEST_H
 
-#include "engine.h"
 #include "ktap.h"
+#include "scenario.h"
 
 struct ftr_test {
 	const char *name;

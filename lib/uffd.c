@@ -23,11 +23,11 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "test.h"
+#include "ktap.h"
+#include "mapping.h"
+#include "thp.h"
 #include "uffd.h"
 #include "uffd_io.h"
-#include "thp.h"
-#include "mapping.h"
 
 static const char *errname(int err)
 {

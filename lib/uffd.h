@@ -7,7 +7,7 @@
 #ifndef FTR_UFFD_H
 #define FTR_UFFD_H
 
-#include "engine.h"
+#include "scenario.h"
 
 #define FTR_UFFD_SUBTESTS 3
 

@@ -20,9 +20,9 @@
 #include <unistd.h>
 #include <linux/userfaultfd.h>
 
-#include "test.h"
-#include "uffd_io.h"
+#include "ktap.h"
 #include "mapping.h"
+#include "uffd_io.h"
 /* Debian 12's uapi headers are 6.1; these are older, but keep the build portable. */
 #ifndef UFFD_USER_MODE_ONLY
 #define UFFD_USER_MODE_ONLY 1

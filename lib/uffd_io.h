@@ -17,7 +17,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "engine.h"
+#include "oplog.h"
+#include "oracle.h"
+#include "rng.h"
+#include "scenario.h"
 
 /* A file of one PMD filled with stamps, mapped shared and PMD-aligned. */
 struct ftr_uffd_file {

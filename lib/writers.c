@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "contract.h"
+#include "control.h"
 #include "extent.h"
 #include "replay.h"
 #include "role.h"
@@ -39,9 +40,9 @@ static void store_mapped(char *dst, const char *src, size_t len, unsigned widx, 
 	}
 }
 
-static int write_openw(struct ftr_engine *e, const char *buf, size_t len, off_t off)
+static int write_openw(struct ftr_arena *a, const char *buf, size_t len, off_t off)
 {
-	int fd = open(e->path, O_WRONLY | O_CLOEXEC), ret;
+	int fd = open(a->path, O_WRONLY | O_CLOEXEC), ret;
 
 	if (fd < 0)
 		return -errno;
@@ -54,7 +55,7 @@ static int write_openw(struct ftr_engine *e, const char *buf, size_t len, off_t 
 static int write_uring(struct ftr_role *r, int cnt, const uint32_t *first, const uint32_t *n)
 {
 	struct role_priv *p = r->priv;
-	struct ftr_engine *e = r->eng;
+	struct ftr_arena *a = r->arena;
 	size_t done[URING_QD] = { 0 };
 	bool busy[URING_QD] = { false };
 	int left = cnt;
@@ -66,7 +67,7 @@ static int write_uring(struct ftr_role *r, int cnt, const uint32_t *first, const
 		for (int i = 0; i < cnt; i++) {
 			size_t len = (size_t)n[i] * FTR_BLOCK;
 			off_t off = (off_t)first[i] * FTR_BLOCK + done[i];
-			char *b = p->buf + i * e->seg + done[i];
+			char *b = p->buf + i * a->seg + done[i];
 			struct io_uring_sqe *sqe;
 
 			if (busy[i] || done[i] == len)
@@ -101,15 +102,15 @@ static int write_uring(struct ftr_role *r, int cnt, const uint32_t *first, const
 /* The PMDs an extent touches, bracketed around the write. */
 static void extent_seqc(struct ftr_role *r, size_t off, size_t len, bool begin)
 {
-	struct ftr_engine *e = r->eng;
+	struct ftr_arena *a = r->arena;
 
-	for (size_t pmd = off / e->pmd; pmd <= (off + len - 1) / e->pmd; pmd++) {
-		struct ftr_pmd_state *s = &e->pmds[pmd];
+	for (size_t pmd = off / a->pmd; pmd <= (off + len - 1) / a->pmd; pmd++) {
+		struct ftr_pmd_state *s = &a->pmds[pmd];
 		/* O_DIRECT invalidates the page cache; a kernel with the old
 		 * READ_ONLY_THP_FOR_FS rules drops THPs on a writable open (elsewhere an
 		 * open that did would break the THP contract); a store may split a
 		 * write-protected PMD mapping. */
-		bool old_rules = ftr_old_thp_rules(&e->env->caps);
+		bool old_rules = ftr_old_thp_rules(&a->env->caps);
 		struct ftr_seqc *c = r->mode == FTR_P_DIRECT || (r->mode == FTR_P_OPENW && old_rules) ? &s->split :
 				     r->mode == FTR_P_MMAP ? &s->store : NULL;
 
@@ -125,19 +126,11 @@ static void extent_seqc(struct ftr_role *r, size_t off, size_t len, bool begin)
 	}
 }
 
-static bool pmd_collapsed(struct ftr_engine *e, uint32_t block)
-{
-	struct ftr_pmd_state *s = &e->pmds[(size_t)block * FTR_BLOCK / e->pmd];
-
-	return __atomic_load_n(&s->ok_split, __ATOMIC_ACQUIRE) ==
-	       __atomic_load_n(&s->split.seq, __ATOMIC_ACQUIRE) + 1;
-}
-
 /* --replay: the role's next recorded write, or the whole io_uring batch it began (its
  * first extent says how many); 0 when the role has none left this epoch. */
 static int replay_pick(struct ftr_role *r, uint32_t *first, uint32_t *n, uint32_t *gen, uint32_t *arg)
 {
-	const struct ftr_replay_op *o = ftr_replay_peek(r->eng->replay, r->id, r->epoch, 0);
+	const struct ftr_replay_op *o = ftr_replay_peek(r->arena->replay, r->id, r->epoch, 0);
 	int cnt = 1;
 
 	if (!o)
@@ -146,7 +139,7 @@ static int replay_pick(struct ftr_role *r, uint32_t *first, uint32_t *n, uint32_
 	if ((r->mode == FTR_P_URING || r->mode == FTR_P_URING_FIXED) && o->arg >= 1 && o->arg <= URING_QD)
 		cnt = o->arg;
 	for (int i = 0; i < cnt; i++) {
-		if (!(o = ftr_replay_peek(r->eng->replay, r->id, r->epoch, i)))
+		if (!(o = ftr_replay_peek(r->arena->replay, r->id, r->epoch, i)))
 			return i;
 		first[i] = o->off / FTR_BLOCK;
 		n[i] = o->len / FTR_BLOCK;
@@ -158,14 +151,14 @@ static int replay_pick(struct ftr_role *r, uint32_t *first, uint32_t *n, uint32_
 static int writer_op(struct ftr_role *r)
 {
 	struct role_priv *p = r->priv;
-	struct ftr_engine *e = r->eng;
+	struct ftr_arena *a = r->arena;
 	uint32_t seg[URING_QD], first[URING_QD], n[URING_QD], rgen[URING_QD], arg = 0;
 	uint64_t t0, csnap[URING_QD];
 	int cnt = 1, ret = 0;
 	bool aligned = r->mode == FTR_P_DIRECT, paired, uring = r->mode == FTR_P_URING ||
 								  r->mode == FTR_P_URING_FIXED;
 
-	if (e->replay) {
+	if (a->replay) {
 		cnt = replay_pick(r, first, n, rgen, &arg);
 		if (!cnt) {
 			ftr_pause_us(r, 1000);	/* done for this epoch: the others may not be */
@@ -187,12 +180,12 @@ static int writer_op(struct ftr_role *r)
 				cnt = i;
 	/* A paired write into a PMD that is collapsed already races no collapse: the
 	 * collapser would find nothing to do.  Prefer one that is not. */
-	for (int k = 0; r->fz && cnt == 1 && k < 8 && pmd_collapsed(e, first[0]); k++)
+	for (int k = 0; r->fz && cnt == 1 && k < 8 && ftr_pmd_collapsed(a, (size_t)first[0] * FTR_BLOCK / a->pmd); k++)
 		ftr_pick_extent(r, aligned, UINT32_MAX, &seg[0], &first[0], &n[0]);
 	if (!cnt) {
 		/* Owns nothing this epoch; a paired writer still keeps its partner going. */
-		if (r->fz && ftr_fzsync_start_b(&e->sh->fz, ftr_rng_below(&r->rng, e->npmds)))
-			ftr_fzsync_end_b(&e->sh->fz);
+		if (r->fz && ftr_fzsync_start_b(&a->sh->fz, ftr_rng_below(&r->rng, a->npmds)))
+			ftr_fzsync_end_b(&a->sh->fz);
 		ftr_pause_us(r, 1000);
 		return 0;
 	}
@@ -203,10 +196,10 @@ write:
 		size_t off = (size_t)first[i] * FTR_BLOCK;
 
 		extent_seqc(r, off, (size_t)n[i] * FTR_BLOCK, true);
-		csnap[i] = ftr_seqc_read(&e->pmds[off / e->pmd].collapse);
-		ftr_oracle_begin_stamp(&e->oracle, p->buf + i * e->seg, first[i], n[i], r->mode);
+		csnap[i] = ftr_seqc_read(&a->pmds[off / a->pmd].collapse);
+		ftr_oracle_begin_stamp(&a->oracle, p->buf + i * a->seg, first[i], n[i], r->mode);
 	}
-	paired = r->fz && ftr_fzsync_start_b(&e->sh->fz, (size_t)first[0] * FTR_BLOCK / e->pmd);
+	paired = r->fz && ftr_fzsync_start_b(&a->sh->fz, (size_t)first[0] * FTR_BLOCK / a->pmd);
 	t0 = ftr_now_ns();
 	switch (r->mode) {
 	case FTR_P_WRITE:
@@ -220,16 +213,16 @@ write:
 		ret = ftr_write_full(p->fd, p->buf, n[0] * FTR_BLOCK, (off_t)first[0] * FTR_BLOCK, FTR_HOW_VEC, &r->rng);
 		break;
 	case FTR_P_OPENW:
-		ret = write_openw(e, p->buf, n[0] * FTR_BLOCK, (off_t)first[0] * FTR_BLOCK);
+		ret = write_openw(a, p->buf, n[0] * FTR_BLOCK, (off_t)first[0] * FTR_BLOCK);
 		break;
 	case FTR_P_MMAP:
 		/* Width and direction: drawn where store_mapped() drew them, given by a replay. */
-		if (!e->replay) {
+		if (!a->replay) {
 			unsigned widx = ftr_rng_below(&r->rng, STORE_WIDTHS);
 
 			arg = FTR_ARG_MMAP(widx, ftr_rng_below(&r->rng, 2));
 		}
-		store_mapped(e->map + (size_t)first[0] * FTR_BLOCK, p->buf, n[0] * FTR_BLOCK,
+		store_mapped(a->map + (size_t)first[0] * FTR_BLOCK, p->buf, n[0] * FTR_BLOCK,
 			     FTR_ARG_MMAP_WIDX(arg), FTR_ARG_MMAP_BACK(arg));
 		break;
 	default:
@@ -237,7 +230,7 @@ write:
 		break;
 	}
 	if (paired)
-		ftr_fzsync_end_b(&e->sh->fz);
+		ftr_fzsync_end_b(&a->sh->fz);
 	for (int i = 0; i < cnt; i++) {
 		size_t off = (size_t)first[i] * FTR_BLOCK;
 		uint32_t gen;
@@ -245,32 +238,32 @@ write:
 		extent_seqc(r, off, (size_t)n[i] * FTR_BLOCK, false);
 		if (ret)
 			continue;
-		ftr_oracle_commit(&e->oracle, first[i], n[i]);
-		gen = ftr_ver_gen(__atomic_load_n(&e->oracle.done[first[i]], __ATOMIC_ACQUIRE));
+		ftr_oracle_commit(&a->oracle, first[i], n[i]);
+		gen = ftr_ver_gen(__atomic_load_n(&a->oracle.done[first[i]], __ATOMIC_ACQUIRE));
 		/* io_uring: the batch size on its first extent only */
 		ftr_role_log_arg(r, FTR_OP_WRITE, t0, off, n[i] * FTR_BLOCK, gen, 0, uring && i ? 0 : arg);
-		if (e->replay && gen != rgen[i])
-			ftr_replay_diverged(e->replay, r->id);
+		if (a->replay && gen != rgen[i])
+			ftr_replay_diverged(a->replay, r->id);
 		r->st->ops++;
 		r->st->bytes += (uint64_t)n[i] * FTR_BLOCK;
-		if (!ftr_seqc_same(&e->pmds[off / e->pmd].collapse, csnap[i]))
+		if (!ftr_seqc_same(&a->pmds[off / a->pmd].collapse, csnap[i]))
 			r->st->overlaps++;
 	}
 	if (ret)
 		return ret;
-	if (e->replay)
-		ftr_replay_advance(e->replay, r->id, cnt);
-	ftr_pause_us(r, e->sc->pause_us);
+	if (a->replay)
+		ftr_replay_advance(a->replay, r->id, cnt);
+	ftr_pause_us(r, a->sc->pause_us);
 	return 0;
 }
 
-bool ftr_path_usable(struct ftr_engine *e, unsigned path, char *why, size_t len)
+bool ftr_path_usable(const struct ftr_arena *a, unsigned path, char *why, size_t len)
 {
-	const struct ftr_caps *c = &e->env->caps;
+	const struct ftr_caps *c = &a->env->caps;
 
 	if (path == FTR_P_INIT || path > FTR_P_OPENW)
 		return snprintf(why, len, "%s is not a writer path", ftr_path_names[path]), false;
-	if (e->sc->ro_mapping && path != FTR_P_OPENW)
+	if (a->sc->ro_mapping && path != FTR_P_OPENW)
 		return snprintf(why, len, "this scenario holds no writable fd or mapping"), false;
 	if ((path == FTR_P_URING || path == FTR_P_URING_FIXED) && !c->io_uring.ok)
 		return snprintf(why, len, "%s", c->io_uring.why), false;
@@ -297,7 +290,7 @@ static int writer_setup(struct ftr_role *r)
 		return ret;
 	p->ring_ok = true;
 	for (int i = 0; i < URING_QD; i++)
-		iov[i] = (struct iovec){ p->buf + i * r->eng->seg, r->eng->seg };
+		iov[i] = (struct iovec){ p->buf + i * r->arena->seg, r->arena->seg };
 	if (r->mode == FTR_P_URING_FIXED)
 		ret = io_uring_register_buffers(&p->ring, iov, URING_QD);
 	return ret;
@@ -321,10 +314,10 @@ static void writer_describe(const struct ftr_role *r, char *buf, size_t len)
 
 static bool writer_fits(const struct ftr_role *r, const struct ftr_replay_op *o)
 {
-	const struct ftr_engine *e = r->eng;
+	const struct ftr_arena *a = r->arena;
 
-	return o->op == FTR_OP_WRITE && o->path == r->mode && o->len <= e->seg &&
-	       (r->mode != FTR_P_DIRECT || (o->off % e->psz == 0 && o->len % e->psz == 0));
+	return o->op == FTR_OP_WRITE && o->path == r->mode && o->len <= a->seg &&
+	       (r->mode != FTR_P_DIRECT || (o->off % a->psz == 0 && o->len % a->psz == 0));
 }
 
 const struct ftr_role_ops ftr_writer_ops = {

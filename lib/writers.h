@@ -6,11 +6,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-struct ftr_engine;
+struct ftr_arena;
 struct ftr_role_ops;
 
 extern const struct ftr_role_ops ftr_writer_ops;
 /* Whether a writer path can run here; fills why when not. */
-bool ftr_path_usable(struct ftr_engine *e, unsigned path, char *why, size_t len);
+bool ftr_path_usable(const struct ftr_arena *a, unsigned path, char *why, size_t len);
 
 #endif

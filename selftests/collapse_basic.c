@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "mapping.h"
+#include "oracle.h"
 #include "test.h"
 #include "thp.h"
 

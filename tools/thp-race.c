@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "engine.h"
+#include "ledger.h"
 #include "mapping.h"
 #include "readers.h"
 #include "replay.h"
@@ -121,7 +122,7 @@ static struct ftr_scenario sc = {
 /* Per role: ops at the last report, for the rates. */
 static uint64_t last_ops[FTR_MAX_ROLES], last_ns;
 
-static void progress(const struct ftr_engine *e)
+static void progress(const struct ftr_roles *rs, const struct ftr_ledger *l)
 {
 	uint64_t now = ftr_now_ns(), ok = 0, tried = 0;
 	char line[1024];
@@ -132,8 +133,8 @@ static void progress(const struct ftr_engine *e)
 		return;
 	dt = (now - last_ns) / 1e9;
 	last_ns = now;
-	for (int i = 0; i < e->nroles; i++) {
-		const struct ftr_role *r = &e->roles[i];
+	for (int i = 0; i < rs->nroles; i++) {
+		const struct ftr_role *r = &rs->roles[i];
 		uint64_t ops = r->st->ops;
 
 		if (r->kind == FTR_R_COLLAPSER || r->kind == FTR_R_KHUGEPAGED) {
@@ -146,7 +147,7 @@ static void progress(const struct ftr_engine *e)
 		last_ops[i] = ops;
 	}
 	ftr_diag("progress %.0fs epoch %llu (%s): collapses %llu of %llu;%s", now / 1e9,
-		 (unsigned long long)e->epochs, e->data_bad ? "DATA BAD" : "verified ok",
+		 (unsigned long long)l->epochs, l->data_bad ? "DATA BAD" : "verified ok",
 		 (unsigned long long)ok, (unsigned long long)tried, line);
 }
 

@@ -69,6 +69,14 @@ expect_more() {
 	fi
 }
 
+section "lib/ stays in one-way layers"
+run_expect "every include of lib/ points down its layers (lib/tests/layers.sh)" 0 'every include points down' \
+	"$HERE/layers.sh"
+rm -rf "$BUILD/layers" && cp -r "$REPO/lib" "$BUILD/layers" &&
+	sed -i 's/^#include "ktap.h"/#include "ktap.h"\n#include "verify.h"/' "$BUILD/layers/contract.c"
+run_expect "... and an include that points up fails it" 1 'contract.c \(layer 4\) includes verify.h \(layer 9\)' \
+	"$HERE/layers.sh" "$BUILD/layers"
+
 section "unit tests of lib"
 for t in "$BUILD"/lib/tests/unit_*; do
 	[[ -x $t ]] || continue

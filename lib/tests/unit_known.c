@@ -8,9 +8,10 @@
  */
 #include <fcntl.h>
 
-#include "engine.h"
+#include "holes.h"
 #include "known.h"
-#include "roles.h"
+#include "readers.h"
+#include "roster.h"
 #include "unit.h"
 
 #define NBLOCKS 64
@@ -20,17 +21,23 @@ static char dir[256], path[300];
 static struct ftr_scenario sc;
 static struct ftr_opts opts;
 static struct ftr_env env;
-static struct ftr_engine e;
+/* What the engine hands the matchers. */
+static struct {
+	struct ftr_arena a;
+	struct ftr_roles rs;
+	struct ftr_ledger l;
+} e;
 static struct ftr_window win[4];
 static struct ftr_bad_rec bads[8];
 
 static void add_role(enum ftr_role_kind kind, unsigned mode, const char *name)
 {
-	struct ftr_role *r = &e.roles[e.nroles];
+	struct ftr_role *r = &e.rs.roles[e.rs.nroles];
 
-	r->id = e.nroles++;
+	r->id = e.rs.nroles++;
 	r->kind = kind;
 	r->mode = mode;
+	r->ops = kind == FTR_R_CHURN ? ftr_churn_roles[mode] : NULL;
 	snprintf(r->name, sizeof(r->name), "%s", name);
 	r->log = calloc(1, ftr_oplog_size(CAP));
 	ftr_oplog_init(r->log, CAP, r->id);
@@ -41,12 +48,12 @@ static void log_op(int role, enum ftr_op op, uint64_t t0, uint64_t t1, uint32_t 
 	struct ftr_op_entry x = { .t0 = t0, .t1 = t1, .off = (uint64_t)block * FTR_BLOCK,
 				  .len = nblocks * FTR_BLOCK, .res = res, .epoch = 1, .op = op };
 
-	ftr_oplog_add(e.roles[role].log, &x);
+	ftr_oplog_add(e.rs.roles[role].log, &x);
 }
 
 static void bad(enum ftr_stage stage, uint32_t block, enum ftr_class cls, unsigned path)
 {
-	bads[e.nbads++] = (struct ftr_bad_rec){ .b = { .block = block, .cls = cls, .want = ftr_ver(2, path) },
+	bads[e.l.nbads++] = (struct ftr_bad_rec){ .b = { .block = block, .cls = cls, .want = ftr_ver(2, path) },
 						 .stage = stage, .epoch = 1 };
 }
 
@@ -57,21 +64,21 @@ static void reset(unsigned wpath)
 	char buf[NBLOCKS * FTR_BLOCK];
 	int fd;
 
-	for (int i = 0; i < e.nroles; i++)
-		free(e.roles[i].log);
+	for (int i = 0; i < e.rs.nroles; i++)
+		free(e.rs.roles[i].log);
 	memset(&e, 0, sizeof(e));
-	e.sc = &sc;
-	e.env = &env;
-	e.psz = 4096;
-	e.pmd = 2 << 20;
-	e.nblocks = NBLOCKS;
-	e.bads = bads;
-	e.cwin = win;
-	snprintf(e.path, sizeof(e.path), "%s", path);
-	ftr_oracle_init(&e.oracle, oracle_mem, NBLOCKS, 42, 1);
-	ftr_oracle_begin_stamp(&e.oracle, buf, 0, NBLOCKS, wpath);
-	ftr_oracle_commit(&e.oracle, 0, NBLOCKS);
-	fd = open(e.path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	e.a.sc = &sc;
+	e.a.env = &env;
+	e.a.psz = 4096;
+	e.a.pmd = 2 << 20;
+	e.a.nblocks = NBLOCKS;
+	e.l.bads = bads;
+	e.l.cwin = win;
+	snprintf(e.a.path, sizeof(e.a.path), "%s", path);
+	ftr_oracle_init(&e.a.oracle, oracle_mem, NBLOCKS, 42, 1);
+	ftr_oracle_begin_stamp(&e.a.oracle, buf, 0, NBLOCKS, wpath);
+	ftr_oracle_commit(&e.a.oracle, 0, NBLOCKS);
+	fd = open(e.a.path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	CHECK(fd >= 0 && pwrite(fd, buf, sizeof(buf), 0) == (ssize_t)sizeof(buf) && !fsync(fd));
 	close(fd);
 }
@@ -116,7 +123,7 @@ static void openw_run(void)
 	log_op(0, FTR_OP_WRITE, 300, 400, 30, 2, 0);	/* the open that met the collapse */
 	log_op(1, FTR_OP_COLLAPSE, 350, 500, 0, 4096, EINVAL);
 	win[0] = (struct ftr_window){ 350, 500, 1, false };
-	e.ncwin = 1;
+	e.l.ncwin = 1;
 	bad(FTR_ST_READ, 9, FTR_LOST, FTR_P_OPENW);
 	bad(FTR_ST_MAP, 9, FTR_LOST, FTR_P_OPENW);
 }
@@ -126,36 +133,36 @@ static void test_ro_thp_truncate(void)
 	char ev[600] = "";
 
 	openw_run();
-	CHECK_INT(ftr_known_data(&e, ev, sizeof(ev)), ==, FTR_KI_RO_THP_TRUNCATE);
+	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_RO_THP_TRUNCATE);
 	CHECK(strstr(ev, "overlapped MADV_COLLAPSE"));
 
 	openw_run();	/* a block written after that open: not explained by it */
 	log_op(0, FTR_OP_WRITE, 450, 460, 20, 1, 0);
 	bad(FTR_ST_READ, 20, FTR_LOST, FTR_P_OPENW);
-	CHECK_INT(ftr_known_data(&e, ev, sizeof(ev)), ==, FTR_KI_NONE);
+	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_NONE);
 
 	openw_run();	/* no collapse_file in any call the opens overlapped */
-	e.ncwin = 0;
-	CHECK_INT(ftr_known_data(&e, ev, sizeof(ev)), ==, FTR_KI_NONE);
+	e.l.ncwin = 0;
+	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_NONE);
 
 	openw_run();	/* no overlap, but an earlier call of the epoch built a THP */
 	win[0] = (struct ftr_window){ 210, 290, 1, true };
-	CHECK_INT(ftr_known_data(&e, ev, sizeof(ev)), ==, FTR_KI_RO_THP_TRUNCATE);
+	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_RO_THP_TRUNCATE);
 	CHECK(strstr(ev, "followed MADV_COLLAPSE") && strstr(ev, "built a THP"));
 	openw_run();	/* ... in an earlier epoch: evicted since, so nr_thps was not raised */
 	win[0] = (struct ftr_window){ 210, 290, 0, true };
-	CHECK_INT(ftr_known_data(&e, ev, sizeof(ev)), ==, FTR_KI_NONE);
+	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_NONE);
 	openw_run();	/* ... or it built nothing */
 	win[0] = (struct ftr_window){ 210, 290, 1, false };
-	CHECK_INT(ftr_known_data(&e, ev, sizeof(ev)), ==, FTR_KI_NONE);
+	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_NONE);
 
 	openw_run();	/* the new rules: writable mappings collapse, so this is a new bug */
 	env.caps.collapse_rw.ok = true;
-	CHECK_INT(ftr_known_data(&e, ev, sizeof(ev)), ==, FTR_KI_NONE);
+	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_NONE);
 
 	openw_run();	/* a torn block is no truncation */
 	bad(FTR_ST_READ, 10, FTR_TORN, FTR_P_OPENW);
-	CHECK_INT(ftr_known_data(&e, ev, sizeof(ev)), ==, FTR_KI_NONE);
+	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_NONE);
 }
 
 /* An O_DIRECT write the page cache did not see: the disk is right, the log says why. */
@@ -185,29 +192,29 @@ static void test_dio_stale(void)
 	int fd;
 
 	dio_run(path);
-	CHECK_INT(ftr_known_data(&e, ev, sizeof(ev)), ==, FTR_KI_DIO_STALE);
+	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_DIO_STALE);
 	CHECK(strstr(ev, path));
 
 	snprintf(other, sizeof(other), "%s.other", path);
 	dio_run(other);	/* the kernel complained about another file */
-	CHECK_INT(ftr_known_data(&e, ev, sizeof(ev)), ==, FTR_KI_NONE);
+	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_NONE);
 
 	/* The disk has the version before the O_DIRECT write too: the write is lost, and
 	 * only a store that dirtied the stale folio after it explains that. */
 	for (int store_after = 0; store_after < 2; store_after++) {
 		dio_run(path);
-		ftr_stamp(&e.oracle, old, 3, 0, FTR_P_DIRECT);
+		ftr_stamp(&e.a.oracle, old, 3, 0, FTR_P_DIRECT);
 		fd = open(path, O_WRONLY);
 		CHECK(fd >= 0 && pwrite(fd, old, FTR_BLOCK, 3 * FTR_BLOCK) == FTR_BLOCK && !fsync(fd));
 		close(fd);
-		for (size_t i = 0; i < e.nbads; i++)
-			e.bads[i].b.found = (struct ftr_found){ .stamp_valid = true, .file_id = 1, .block = 3, .gen = 1 };
+		for (size_t i = 0; i < e.l.nbads; i++)
+			e.l.bads[i].b.found = (struct ftr_found){ .stamp_valid = true, .file_id = 1, .block = 3, .gen = 1 };
 		add_role(FTR_R_WRITER, FTR_P_MMAP, "mmap-writer1");
 		log_op(0, FTR_OP_WRITE, 100, 200, 0, 8, 0);
-		e.roles[0].log->e[0].path = FTR_P_DIRECT;
+		e.rs.roles[0].log->e[0].path = FTR_P_DIRECT;
 		log_op(1, FTR_OP_WRITE, store_after ? 300 : 50, 400, 100, 1, 0);
-		e.roles[1].log->e[0].path = FTR_P_MMAP;
-		CHECK_INT(ftr_known_data(&e, ev, sizeof(ev)), ==, store_after ? FTR_KI_DIO_WRITEBACK : FTR_KI_NONE);
+		e.rs.roles[1].log->e[0].path = FTR_P_MMAP;
+		CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, store_after ? FTR_KI_DIO_WRITEBACK : FTR_KI_NONE);
 	}
 	CHECK(strstr(ev, "hold the version before it, also on the disk"));
 }
@@ -231,14 +238,14 @@ static void test_zero_beside(void)
 	char ev[600] = "";
 
 	zero_run();
-	CHECK_INT(ftr_known_data(&e, ev, sizeof(ev)), ==, FTR_KI_ZERO_BESIDE);
+	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_ZERO_BESIDE);
 	zero_run();	/* the block stayed wrong after quiescing */
 	bad(FTR_ST_READ, 2, FTR_ZERO, FTR_P_WRITE);
-	CHECK_INT(ftr_known_data(&e, ev, sizeof(ev)), ==, FTR_KI_NONE);
+	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_NONE);
 	zero_run();	/* the zero-range was of the block itself */
-	e.roles[1].log->head = 0;
+	e.rs.roles[1].log->head = 0;
 	log_op(1, FTR_OP_PUNCH, 1500, 2500, 2, 1, 0);
-	CHECK_INT(ftr_known_data(&e, ev, sizeof(ev)), ==, FTR_KI_NONE);
+	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_NONE);
 }
 
 int main(void)
@@ -255,8 +262,8 @@ int main(void)
 	test_ro_thp_truncate();
 	test_dio_stale();
 	test_zero_beside();
-	for (int i = 0; i < e.nroles; i++)
-		free(e.roles[i].log);
+	for (int i = 0; i < e.rs.nroles; i++)
+		free(e.rs.roles[i].log);
 	unit_rmtree(dir);
 	return unit_done();
 }

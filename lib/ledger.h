@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * ledger: what a run found, for the report and the verdicts: every bad block every
+ * check saw, the windows of the collapses that built something, and the counters of
+ * what was checked.  Written by the controller only (verify, contract), after roles
+ * were quiesced.
+ */
+#ifndef FTR_LEDGER_H
+#define FTR_LEDGER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "oracle.h"
+#include "outcome.h"
+
+/* A bad block as one check saw it (verify.c): for the report, and for the evidence
+ * of known issues, which must cover every one (known.h). */
+enum ftr_stage { FTR_ST_RACING, FTR_ST_READ, FTR_ST_MAP, FTR_ST_MAP2, FTR_ST_EVICTED, FTR_ST_NR };
+extern const char *const ftr_stage_names[FTR_ST_NR];
+
+struct ftr_bad_rec {
+	struct ftr_bad b;
+	enum ftr_stage stage;
+	uint32_t epoch;
+};
+
+/* When a MADV_COLLAPSE call that ran collapse_file() was in progress (ftr_now_ns()),
+ * and whether that built a THP. */
+struct ftr_window {
+	uint64_t t0, t1;
+	uint32_t epoch;
+	bool built;
+};
+
+struct ftr_ledger {
+	uint64_t epochs, verified_bytes, verify_ns, evicted_epochs, resident_after_evict;
+	uint64_t thp_checked, thp_pmd_mapped_checked;	/* at epoch ends (contract.h) */
+	uint64_t sealed_checked, sealed_no_collapse, sealed_unchecked;
+	uint64_t khugepaged_attempts, khugepaged_collapsed;	/* its collapse_file events on our file */
+	struct ftr_outcome_tab errnos;	/* the collapser's errno by trace outcome */
+	uint64_t errnos_head;		/* its log entries judged so far */
+	bool data_bad, errno_bad;
+	struct ftr_bad_rec *bads;	/* every bad block every check saw */
+	size_t nbads, bads_cap;
+	struct ftr_window *cwin;	/* every call with a collapse_file event of its own */
+	size_t ncwin, cwin_cap;
+	/* Out of memory keeping the above: evidence is incomplete, no waiver holds. */
+	bool lost;
+};
+
+/* Keeps nbad bad blocks a check at stage saw in epoch; false when out of memory. */
+bool ftr_ledger_add_bads(struct ftr_ledger *l, enum ftr_stage stage, uint32_t epoch,
+			 const struct ftr_bad *bad, uint32_t nbad);
+/* Keeps a collapse window; false when out of memory. */
+bool ftr_ledger_add_window(struct ftr_ledger *l, const struct ftr_window *w);
+void ftr_ledger_free(struct ftr_ledger *l);
+
+#endif
