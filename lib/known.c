@@ -287,13 +287,18 @@ static int ro_thp_truncate(const struct ftr_arena *a, const struct ftr_roles *rs
 	return ret;
 }
 
-enum ftr_known_id ftr_known_data(const struct ftr_arena *a, const struct ftr_roles *rs, const struct ftr_ledger *l, char *evidence, size_t len)
+enum ftr_known_id ftr_known_data(const struct ftr_arena *a, const struct ftr_roles *rs, const struct ftr_ledger *l,
+				 char *evidence, size_t len)
 {
 	static const matcher matchers[] = { zero_beside, dio_stale, ro_thp_truncate };
 	enum ftr_known_id id;
 
 	if (!l->nbads)
 		return FTR_KI_NONE;	/* a hard error, not wrong data */
+	if (l->lost) {
+		ftr_diag("known issues: not matched, the run could not keep all its bad blocks");
+		return FTR_KI_NONE;
+	}
 	for (size_t i = 0; i < sizeof(matchers) / sizeof(matchers[0]); i++)
 		if (matchers[i](a, rs, l, evidence, len, &id) > 0)
 			return id;

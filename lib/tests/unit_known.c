@@ -136,6 +136,10 @@ static void test_ro_thp_truncate(void)
 	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_RO_THP_TRUNCATE);
 	CHECK(strstr(ev, "overlapped MADV_COLLAPSE"));
 
+	openw_run();	/* the same, but the ledger could not keep every bad block */
+	e.l.lost = true;
+	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_NONE);
+
 	openw_run();	/* a block written after that open: not explained by it */
 	log_op(0, FTR_OP_WRITE, 450, 460, 20, 1, 0);
 	bad(FTR_ST_READ, 20, FTR_LOST, FTR_P_OPENW);
