@@ -80,6 +80,7 @@ struct ftr_pmd_state {
 	uint32_t sealed;
 	uint32_t sealed_collapse;	/* ... and the trace shows that call's collapse_file success */
 	uint64_t sealed_t0;		/* when the sealing call began (ftr_now_ns()) */
+	uint64_t sealed_t1;		/* ... and returned: a write that ended after it masks the seal */
 };
 
 enum ftr_phase { FTR_PH_SETUP, FTR_PH_RUN, FTR_PH_QUIESCE, FTR_PH_STOP };

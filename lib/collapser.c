@@ -45,7 +45,7 @@ static int collapser_op(struct ftr_role *r)
 {
 	struct role_priv *p = r->priv;
 	struct ftr_arena *a = r->arena;
-	uint64_t s0, st0, w0, t0;
+	uint64_t s0, st0, w0, t0, t1;
 	struct ftr_pmd_state *s;
 	bool fz = a->sc->fzsync;
 	const struct ftr_replay_op *rop = NULL;
@@ -104,15 +104,23 @@ collapse:
 	ftr_seqc_begin(&a->sh->collapse_any);
 	ftr_seqc_begin(&s->collapse);
 	t0 = ftr_now_ns();
-	ret = madvise(a->map + (size_t)pmd * a->pmd, a->pmd, MADV_COLLAPSE) ? errno : 0;
+	/* --inject thp-call: a success without a collapse, on a PMD we never collapsed;
+	 * the check right after the call must see that no THP is there. */
+	if (a->env->opts->inject == FTR_INJECT_THP_CALL && !ftr_pmd_collapsed(a, pmd) &&
+	    !__atomic_load_n(&a->sh->thp, __ATOMIC_ACQUIRE))
+		ret = 0;
+	else
+		ret = madvise(a->map + (size_t)pmd * a->pmd, a->pmd, MADV_COLLAPSE) ? errno : 0;
+	t1 = ftr_now_ns();
 	if (ret == EAGAIN && a->env->opts->inject == FTR_INJECT_ERRNO)
 		ret = EINVAL;
-	/* The check right after the call must see that no THP is there. */
-	if (ret == EAGAIN && a->env->opts->inject == FTR_INJECT_THP_CALL && !__atomic_load_n(&a->sh->thp, __ATOMIC_ACQUIRE))
-		ret = 0;
+	/* A collapse that raced a write: writers keep off it from now until the check
+	 * after eviction (contract.h), before anything else can dirty the THP. */
+	if (!ret && !ftr_seqc_same(&s->write, w0))
+		ftr_contract_seal(a, pmd, t0, t1);
 	if (fz)
 		ftr_fzsync_end_a(&a->sh->fz);
-	r->st->busy_ns += ftr_now_ns() - t0;
+	r->st->busy_ns += t1 - t0;
 	ftr_seqc_end(&s->collapse);
 	ftr_seqc_end(&a->sh->collapse_any);
 	/* Race density: a write into this PMD was in flight during the call. */
@@ -120,7 +128,7 @@ collapse:
 		r->st->overlaps++;
 	if (!ret && ftr_seqc_same(&s->split, s0)) {
 		/* Before the splitter may see it collapsed and split it under the check. */
-		if (ftr_contract_after_call(a, pmd, t0, s0, st0, !ftr_seqc_same(&s->write, w0)))
+		if (ftr_contract_after_call(a, pmd, s0, st0))
 			r->st->thp_checked++;
 		__atomic_store_n(&s->ok_store, st0, __ATOMIC_RELEASE);
 		__atomic_store_n(&s->ok_split, s0 + 1, __ATOMIC_RELEASE);

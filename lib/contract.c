@@ -84,8 +84,7 @@ static int pmd_holds(struct ftr_arena *a, uint32_t p, bool want_mapped, bool *ma
 	return HOLDS_NOT;
 }
 
-bool ftr_contract_after_call(struct ftr_arena *a, uint32_t pmd, uint64_t t0, uint64_t split0,
-			     uint64_t store0, bool raced_write)
+bool ftr_contract_after_call(struct ftr_arena *a, uint32_t pmd, uint64_t split0, uint64_t store0)
 {
 	struct ftr_pmd_state *s = &a->pmds[pmd];
 	bool shmem = a->env->caps.is_shmem, known;
@@ -104,13 +103,19 @@ bool ftr_contract_after_call(struct ftr_arena *a, uint32_t pmd, uint64_t t0, uin
 		       pmd_order(a), want_mapped ? ", mapped by the PMD" : "");
 		return false;
 	}
-	/* Only the check after eviction sees a clean THP that lost data (contract.h).  Not
-	 * in a replay: writers held off would not write what the record says. */
-	if (raced_write && !shmem && !a->replay && !__atomic_load_n(&s->sealed, __ATOMIC_ACQUIRE)) {
-		__atomic_store_n(&s->sealed_t0, t0, __ATOMIC_RELAXED);
-		__atomic_store_n(&s->sealed, 1, __ATOMIC_RELEASE);
-	}
 	return true;
+}
+
+void ftr_contract_seal(struct ftr_arena *a, uint32_t pmd, uint64_t t0, uint64_t t1)
+{
+	struct ftr_pmd_state *s = &a->pmds[pmd];
+
+	/* Not in a replay: writers held off would not write what the record says. */
+	if (a->env->caps.is_shmem || a->replay || __atomic_load_n(&s->sealed, __ATOMIC_ACQUIRE))
+		return;
+	__atomic_store_n(&s->sealed_t0, t0, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->sealed_t1, t1, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->sealed, 1, __ATOMIC_RELEASE);
 }
 
 bool ftr_contract_may_write(const struct ftr_arena *a, uint64_t off, uint64_t len)
@@ -181,19 +186,24 @@ void ftr_contract_epoch(struct ftr_arena *a, struct ftr_ledger *l)
 		       want_mapped, a->env->caps.is_shmem ? "ShmemPmdMapped: " : "FilePmdMapped: ", pmd_kb);
 }
 
-void ftr_contract_unseal(struct ftr_arena *a, struct ftr_ledger *l, const unsigned char *resident)
+void ftr_contract_unseal(struct ftr_arena *a, struct ftr_ledger *l, bool on_disk, const unsigned char *resident)
 {
 	size_t per_pmd = a->pmd / a->psz;
 
 	for (uint32_t p = 0; p < a->npmds; p++) {
 		struct ftr_pmd_state *s = &a->pmds[p];
-		bool evicted = true;
+		bool evicted = resident;
 
 		if (!s->sealed)
 			continue;
 		for (size_t i = 0; resident && i < per_pmd; i++)
 			evicted &= !(resident[p * per_pmd + i] & 1);
-		if (!resident || !evicted)
+		l->sealed++;
+		/* A write that ended after the collapse returned may have dirtied the THP
+		 * and repaired what the collapse lost: the check proves nothing then. */
+		if (ld(&s->write.t_end) > s->sealed_t1)
+			l->sealed_masked++;
+		else if (!on_disk && !evicted)
 			l->sealed_unchecked++;
 		else if (s->sealed_collapse || !ftr_trace_mono())
 			l->sealed_checked++;

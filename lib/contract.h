@@ -15,13 +15,12 @@
  * The seal: a collapse of a regular file that returned 0 while a write into the PMD
  * was in flight may have copied data that was never marked dirty into a clean THP
  * (the dirty-check / try_to_unmap() window of the seed thread).  A later write would
- * dirty the THP and repair the loss before anyone saw it, so writers keep off a
- * sealed PMD until the epoch's check after eviction.
- *
- * The collapse verdict passes only on evidence: at least one collapse_file success
- * attributed to the test's own calls (where the trace can attribute) and the THP
- * contract checked on at least one PMD.  A call that found the range already
- * PMD-mapped did not collapse anything.
+ * dirty the THP and repair the loss before anyone saw it, so the seal is set as soon
+ * as the call returns, and every rewrite (writers, the punch splitter, the hole and
+ * truncate roles) checks it again inside its write bracket (extent.h) and keeps off a
+ * sealed PMD until the epoch's check against the disk.  A rewrite already past that
+ * point masks the seal: each run counts seals set, masked, checked on the disk, and
+ * not checked (verdict.c).
  */
 #ifndef FTR_CONTRACT_H
 #define FTR_CONTRACT_H
@@ -32,12 +31,13 @@
 #include "arena.h"
 #include "ledger.h"
 
-/* The collapser, after its call on pmd begun at t0 returned 0: split0 and store0 are
- * the PMD's split and store counters from before the call, raced_write whether a
- * write into the PMD overlapped it.  Whether the contract was checked (a split or a
- * store that overlapped leaves nothing to check). */
-bool ftr_contract_after_call(struct ftr_arena *a, uint32_t pmd, uint64_t t0, uint64_t split0,
-			     uint64_t store0, bool raced_write);
+/* The collapser, right after its call on pmd (begun at t0, returned at t1) returned 0
+ * while a write into the PMD was in flight: seals the PMD of a regular file. */
+void ftr_contract_seal(struct ftr_arena *a, uint32_t pmd, uint64_t t0, uint64_t t1);
+/* The collapser, after its call on pmd returned 0: split0 and store0 are the PMD's
+ * split and store counters from before the call.  Whether the contract was checked
+ * (a split or a store that overlapped leaves nothing to check). */
+bool ftr_contract_after_call(struct ftr_arena *a, uint32_t pmd, uint64_t split0, uint64_t store0);
 /* After each epoch, roles quiesced: every PMD still collapsed and untouched, and
  * khugepaged's collapses of the epoch (ftr_contract_khugepaged_event). */
 void ftr_contract_epoch(struct ftr_arena *a, struct ftr_ledger *l);
@@ -47,8 +47,10 @@ void ftr_contract_khugepaged_event(struct ftr_arena *a, struct ftr_ledger *l, ui
 bool ftr_contract_may_write(const struct ftr_arena *a, uint64_t off, uint64_t len);
 /* Every PMD is sealed: the writers have nothing left to do this epoch. */
 bool ftr_contract_all_sealed(const struct ftr_arena *a);
-/* After the check after eviction passed: counts the sealed PMDs whose pages really
- * were evicted (resident: per page, from mincore) and unseals all. */
-void ftr_contract_unseal(struct ftr_arena *a, struct ftr_ledger *l, const unsigned char *resident);
+/* After the epoch's checks against the disk: on_disk, every block was read from the
+ * disk with O_DIRECT; else resident (per page, from mincore after the eviction; NULL:
+ * unknown) says which pages the read after eviction did not get from the disk.
+ * Counts every seal (masked, checked, unchecked) and lifts them all. */
+void ftr_contract_unseal(struct ftr_arena *a, struct ftr_ledger *l, bool on_disk, const unsigned char *resident);
 
 #endif

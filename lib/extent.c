@@ -72,6 +72,41 @@ static ssize_t pwritev_cut(struct ftr_rng *rng, int fd, const char *buf, size_t 
 	return pwritev2(fd, iov, cnt, off, 0);
 }
 
+static void bracket(struct ftr_arena *a, uint64_t off, uint64_t len, enum ftr_also also, bool begin)
+{
+	for (uint64_t pmd = off / a->pmd; len && pmd <= (off + len - 1) / a->pmd; pmd++) {
+		struct ftr_pmd_state *s = &a->pmds[pmd];
+		struct ftr_seqc *c = also == FTR_ALSO_SPLIT ? &s->split : also == FTR_ALSO_STORE ? &s->store : NULL;
+
+		if (begin) {
+			ftr_seqc_begin(&s->write);
+			if (c)
+				ftr_seqc_begin(c);
+		} else {
+			ftr_seqc_end(&s->write);
+			if (c)
+				ftr_seqc_end(c);
+		}
+	}
+}
+
+bool ftr_extent_begin(struct ftr_arena *a, uint64_t off, uint64_t len, enum ftr_also also)
+{
+	bracket(a, off, len, also, true);
+	/* The counter is raised before the seal is read.  A rewrite that still misses a
+	 * seal here was in flight when the collapser looked: it ends after the collapse
+	 * returned, and the seal counts as masked (ftr_contract_unseal()). */
+	if (ftr_contract_may_write(a, off, len))
+		return true;
+	bracket(a, off, len, also, false);
+	return false;
+}
+
+void ftr_extent_end(struct ftr_arena *a, uint64_t off, uint64_t len, enum ftr_also also)
+{
+	bracket(a, off, len, also, false);
+}
+
 int ftr_write_full(int fd, const char *buf, size_t len, off_t off, enum ftr_write_how how,
 		   struct ftr_rng *rng)
 {

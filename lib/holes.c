@@ -24,17 +24,6 @@
 
 static uint64_t ld(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
 
-/* Bracket [off, off+len) as a split of every PMD it touches. */
-static void split_seqc(struct ftr_arena *a, uint64_t off, uint64_t len, bool begin)
-{
-	for (uint64_t pmd = off / a->pmd; pmd <= (off + len - 1) / a->pmd; pmd++) {
-		if (begin)
-			ftr_seqc_begin(&a->pmds[pmd].split);
-		else
-			ftr_seqc_end(&a->pmds[pmd].split);
-	}
-}
-
 /* Reads [off, off+len) and says where it is not zero, or -1. */
 static long long first_nonzero(struct ftr_role *r, uint64_t off, uint64_t len)
 {
@@ -83,7 +72,10 @@ static int hole_op(struct ftr_role *r, int mode, unsigned path)
 	off = (uint64_t)first * FTR_BLOCK;
 	len = (uint64_t)n * FTR_BLOCK;
 	ftr_churn_range(r, off, len);
-	split_seqc(a, off, len, true);
+	if (!ftr_extent_begin(a, off, len, FTR_ALSO_SPLIT)) {
+		ftr_pause_us(r, 1000);	/* sealed since it was picked */
+		return 0;
+	}
 	ftr_oracle_begin_stamp(&a->oracle, p->buf, first, n, path);
 	if (fallocate(p->fd, mode | FALLOC_FL_KEEP_SIZE, off, len))
 		err = errno;
@@ -91,7 +83,7 @@ static int hole_op(struct ftr_role *r, int mode, unsigned path)
 		ftr_contract_fail(r, "%s of [%#llx, %#llx) reads non-zero at %#llx", ftr_path_names[path],
 				  (unsigned long long)off, (unsigned long long)(off + len), nz);
 	ret = put_back(r, first, n);
-	split_seqc(a, off, len, false);
+	ftr_extent_end(a, off, len, FTR_ALSO_SPLIT);
 	if (ret)
 		return ret;
 	return ftr_op_done(r, FTR_OP_PUNCH, t0, off, len, err, 1000);
@@ -174,7 +166,10 @@ static int op_truncate(struct ftr_role *r)
 	len = a->size - off;
 	x = (first + per_page - 1) / per_page * per_page * (uint64_t)FTR_BLOCK;
 	ftr_churn_range(r, off, len);
-	split_seqc(a, off, len, true);
+	if (!ftr_extent_begin(a, off, len, FTR_ALSO_SPLIT)) {
+		ftr_pause_us(r, 1000);	/* sealed since it was picked */
+		return 0;
+	}
 	/* In flight from here: readers accept anything in the tail until put_back.  The
 	 * done versions stay as they were, and are what moved data is checked against. */
 	ftr_oracle_begin_stamp(&a->oracle, p->buf, first, n, FTR_P_TRUNC);
@@ -212,7 +207,7 @@ static int op_truncate(struct ftr_role *r)
 					  (unsigned long long)x);
 	}
 	ret = put_back(r, first, n);
-	split_seqc(a, off, len, false);
+	ftr_extent_end(a, off, len, FTR_ALSO_SPLIT);
 	if (ret)
 		return ret;
 	return ftr_op_done(r, FTR_OP_PUNCH, t0, off, len, err, 1000);

@@ -94,7 +94,8 @@ static int own_blocks(struct ftr_arena *a, int fd, uint64_t off, uint64_t *where
 
 /* The disk gets block b's previous version, the page cache keeps the current one,
  * clean: what a kernel that never marked a THP holding new data dirty leaves behind.
- * Only the check after eviction can see it. */
+ * Only the check after eviction can see it, or, where the page stays resident
+ * (stale-resident), only an O_DIRECT read of the disk. */
 static void stale_disk(struct ftr_arena *a, int fd, uint32_t b)
 {
 	uint64_t v = load64(&a->oracle.done[b]), off = (uint64_t)b * FTR_BLOCK, where = 0;
@@ -144,7 +145,8 @@ void ftr_inject(struct ftr_arena *a)
 			 strerror(errno));
 		return;
 	}
-	if ((kind < FTR_INJECT_LOST || kind > FTR_INJECT_THP) && kind != FTR_INJECT_STALE_DISK)
+	if ((kind < FTR_INJECT_LOST || kind > FTR_INJECT_THP) && kind != FTR_INJECT_STALE_DISK &&
+	    kind != FTR_INJECT_STALE_RESIDENT)
 		return;
 	fd = open(a->path, O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
@@ -173,7 +175,17 @@ void ftr_inject(struct ftr_arena *a)
 	}
 	while (b + 1 < a->nblocks && ftr_ver_gen(load64(&o->done[b])) < 2)
 		b++;
-	if (kind == FTR_INJECT_STALE_DISK) {
+	if (kind == FTR_INJECT_STALE_RESIDENT) {
+		off_t page = (off_t)b * FTR_BLOCK / a->psz * a->psz;
+
+		/* Mapped and locked, the page cache there cannot be dropped. */
+		a->pinned = mmap(NULL, a->psz, PROT_READ, MAP_SHARED | MAP_LOCKED, a->fd, page);
+		if (a->pinned == MAP_FAILED)
+			a->pinned = NULL;
+		ftr_diag("inject: stale-resident: the page at %#llx %s", (unsigned long long)page,
+			 a->pinned ? "stays mapped and locked" : strerror(errno));
+	}
+	if (kind == FTR_INJECT_STALE_DISK || kind == FTR_INJECT_STALE_RESIDENT) {
 		stale_disk(a, fd, b);
 		close(fd);
 		return;

@@ -17,7 +17,9 @@
 
 /* A bad block as one check saw it (verify.c): for the report, and for the evidence
  * of known issues, which must cover every one (known.h). */
-enum ftr_stage { FTR_ST_RACING, FTR_ST_READ, FTR_ST_MAP, FTR_ST_MAP2, FTR_ST_EVICTED, FTR_ST_NR };
+enum ftr_stage {
+	FTR_ST_RACING, FTR_ST_READ, FTR_ST_MAP, FTR_ST_MAP2, FTR_ST_EVICTED, FTR_ST_DISK, FTR_ST_NR
+};
 extern const char *const ftr_stage_names[FTR_ST_NR];
 
 struct ftr_bad_rec {
@@ -37,7 +39,9 @@ struct ftr_window {
 struct ftr_ledger {
 	uint64_t epochs, verified_bytes, verify_ns, evicted_epochs, resident_after_evict;
 	uint64_t thp_checked, thp_pmd_mapped_checked;	/* at epoch ends (contract.h) */
-	uint64_t sealed_checked, sealed_no_collapse, sealed_unchecked;
+	/* Seals (contract.h): set, masked by a write that ended after the collapse
+	 * returned, checked against the disk, found a THP already there, not checked. */
+	uint64_t sealed, sealed_masked, sealed_checked, sealed_no_collapse, sealed_unchecked;
 	uint64_t khugepaged_attempts, khugepaged_collapsed;	/* its collapse_file events on our file */
 	struct ftr_outcome_tab errnos;	/* the collapser's errno by trace outcome */
 	uint64_t errnos_head;		/* its log entries judged so far */
@@ -48,6 +52,12 @@ struct ftr_ledger {
 	size_t ncwin, cwin_cap;
 	/* Out of memory keeping the above: evidence is incomplete, no waiver holds. */
 	bool lost;
+	/* A check that could not run (out of memory), or writeback that failed (fsync):
+	 * the data verdict fails with the first one. */
+	char broken[200];
+	/* Epochs whose whole file was read from the disk with O_DIRECT; pages that
+	 * neither that nor the eviction got to the disk for. */
+	uint64_t disk_epochs, pages_not_on_disk;
 };
 
 /* Keeps nbad bad blocks a check at stage saw in epoch; false when out of memory. */

@@ -25,9 +25,10 @@ enum ftr_inject {
 	FTR_INJECT_STUCK,	/* a role stops responding: the engine's watchdog must fire */
 	FTR_INJECT_ERRNO,	/* MADV_COLLAPSE's EAGAIN is taken for EINVAL: the errno contract fires */
 	FTR_INJECT_STALE_DISK,	/* the disk gets a block's previous version under a clean page cache */
-	FTR_INJECT_THP_CALL,	/* the collapser takes a call that failed with EAGAIN for a success */
+	FTR_INJECT_THP_CALL,	/* the collapser reports a success without calling, on a PMD never collapsed */
 	FTR_INJECT_RESIDENT,	/* a page stays mapped through the eviction: it must be reported */
 	FTR_INJECT_CRASH,	/* a role reads past EOF unguarded: the crash must say where */
+	FTR_INJECT_STALE_RESIDENT,	/* stale-disk under a page that stays resident: only the disk shows it */
 	FTR_INJECT_NR,
 };
 

@@ -122,13 +122,15 @@ static int splitter_op(struct ftr_role *r)
 		len = a->psz;
 		n = a->psz / FTR_BLOCK;
 		pmd = off / a->pmd;
-		ftr_seqc_begin(&a->pmds[pmd].split);
+		/* A punch and rewrite is a write for the seal too. */
+		if (!ftr_extent_begin(a, off, len, FTR_ALSO_SPLIT))
+			return ftr_pause_us(r, 1000), 0;
 		ftr_oracle_begin_stamp(&a->oracle, p->buf, first, n, FTR_P_PUNCH);
 		if (fallocate(p->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len))
 			ret = errno;
 		/* Put the page back: the oracle wants it written whether or not the punch worked. */
 		c = ftr_pwrite_full(p->fd, p->buf, len, off);
-		ftr_seqc_end(&a->pmds[pmd].split);
+		ftr_extent_end(a, off, len, FTR_ALSO_SPLIT);
 		if (c)
 			return c;
 		ftr_oracle_commit(&a->oracle, first, n);

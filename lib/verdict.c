@@ -40,6 +40,7 @@ static void collapse_result(const struct ftr_arena *a, const struct ftr_roles *r
 	const struct ftr_role *who = NULL;
 	uint64_t attempts, ok, right_after = 0, checked;
 	const char *how = "";
+	bool sealing = !a->env->caps.is_shmem && !a->khugepaged;
 
 	for (int i = 0; i < rs->nroles; i++)
 		if (rs->roles[i].kind == FTR_R_COLLAPSER || rs->roles[i].kind == FTR_R_KHUGEPAGED)
@@ -56,11 +57,12 @@ static void collapse_result(const struct ftr_arena *a, const struct ftr_roles *r
 		 "%llu at epoch ends, %llu of those PMD-mapped); counted: %s", (unsigned long long)ok,
 		 (unsigned long long)attempts, (unsigned long long)checked, (unsigned long long)right_after,
 		 (unsigned long long)l->thp_checked, (unsigned long long)l->thp_pmd_mapped_checked, how);
-	if (!a->env->caps.is_shmem && !a->khugepaged)
-		ftr_diag("seal: %llu collapses that raced a write were sealed and checked after eviction "
-			 "(%llu sealed found a THP already there, %llu sealed stayed resident: not checked)",
-			 (unsigned long long)l->sealed_checked, (unsigned long long)l->sealed_no_collapse,
-			 (unsigned long long)l->sealed_unchecked);
+	if (sealing)
+		ftr_diag("seal: %llu collapses raced a write and were sealed: %llu checked on the disk, %llu masked "
+			 "by a write that ended after the collapse returned, %llu found a THP already there, %llu "
+			 "not checked against the disk", (unsigned long long)l->sealed,
+			 (unsigned long long)l->sealed_checked, (unsigned long long)l->sealed_masked,
+			 (unsigned long long)l->sealed_no_collapse, (unsigned long long)l->sealed_unchecked);
 	if (__atomic_load_n(&a->sh->thp, __ATOMIC_ACQUIRE)) {
 		/* broken() printed it, with the PMD's state at that moment. */
 		ftr_report_replay(a, rs);
@@ -79,6 +81,12 @@ static void collapse_result(const struct ftr_arena *a, const struct ftr_roles *r
 		ftr_ktap_result(FTR_SKIP, "collapse", "not exercised: %llu of %llu collapses succeeded, THP contract "
 				"checked on %llu PMDs", (unsigned long long)ok, (unsigned long long)attempts,
 				(unsigned long long)checked);
+	} else if (sealing && l->sealed && !l->sealed_checked) {
+		/* Collapses raced writes, and none of them was checked where a lost write shows. */
+		ftr_ktap_result(FTR_SKIP, "collapse", "not exercised: %llu collapses raced a write, none was checked "
+				"on the disk (%llu masked by a later write, %llu found a THP already there, %llu not "
+				"checked)", (unsigned long long)l->sealed, (unsigned long long)l->sealed_masked,
+				(unsigned long long)l->sealed_no_collapse, (unsigned long long)l->sealed_unchecked);
 	} else {
 		ftr_ktap_result(FTR_PASS, "collapse", NULL);
 	}
@@ -112,14 +120,21 @@ static void churn_result(const struct ftr_arena *a, const struct ftr_roles *rs)
 	}
 }
 
-void ftr_verdicts(const struct ftr_arena *a, const struct ftr_roles *rs, const struct ftr_ledger *l)
+static void data_result(const struct ftr_arena *a, const struct ftr_roles *rs, const struct ftr_ledger *l)
 {
+	uint64_t writes = ftr_roles_writes(rs);
 	enum ftr_known_id id;
 	char ev[600];
 
-	ftr_report_summary(a, rs, l);
+	if (l->pages_not_on_disk)
+		ftr_diag("data: %llu pages stayed resident through the evictions where O_DIRECT could not read the "
+			 "disk: their blocks were not checked against the disk (%s)",
+			 (unsigned long long)l->pages_not_on_disk, a->env->caps.odirect.why);
 	if (l->data_bad) {
-		id = ftr_known_data(a, rs, l, ev, sizeof(ev));
+		/* A waiver covers known wrong data, never a check that could not run. */
+		id = l->broken[0] ? FTR_KI_NONE : ftr_known_data(a, rs, l, ev, sizeof(ev));
+		if (l->broken[0])
+			ftr_diag("%s", l->broken);
 		ftr_kmsg_poll(&a->env->kmsg);
 		ftr_kmsg_dump(&a->env->kmsg, 20);
 		ftr_report_replay(a, rs);
@@ -129,9 +144,22 @@ void ftr_verdicts(const struct ftr_arena *a, const struct ftr_roles *rs, const s
 		} else {
 			ftr_ktap_result(FTR_FAIL, "data", "wrong data (report above)");
 		}
+	} else if (l->broken[0]) {
+		ftr_report_replay(a, rs);
+		ftr_ktap_result(FTR_FAIL, "data", "%s", l->broken);
+	} else if (!writes || !l->epochs || !l->verified_bytes) {
+		ftr_ktap_result(FTR_SKIP, "data", "no work to judge: %llu writes, %llu verified epochs, %llu bytes "
+				"verified through the mappings", (unsigned long long)writes,
+				(unsigned long long)l->epochs, (unsigned long long)l->verified_bytes);
 	} else {
 		ftr_ktap_result(FTR_PASS, "data", NULL);
 	}
+}
+
+void ftr_verdicts(const struct ftr_arena *a, const struct ftr_roles *rs, const struct ftr_ledger *l)
+{
+	ftr_report_summary(a, rs, l);
+	data_result(a, rs, l);
 	if (a->sc->churn)
 		churn_result(a, rs);
 	if (ftr_roles_collapser(rs) && ftr_trace_mono())

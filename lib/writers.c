@@ -99,31 +99,15 @@ static int write_uring(struct ftr_role *r, int cnt, const uint32_t *first, const
 	return 0;
 }
 
-/* The PMDs an extent touches, bracketed around the write. */
-static void extent_seqc(struct ftr_role *r, size_t off, size_t len, bool begin)
+/* What else a write does to the PMDs it touches: O_DIRECT invalidates the page cache;
+ * a kernel with the old READ_ONLY_THP_FOR_FS rules drops THPs on a writable open
+ * (elsewhere an open that did would break the THP contract); a store may split a
+ * write-protected PMD mapping. */
+static enum ftr_also write_also(const struct ftr_role *r)
 {
-	struct ftr_arena *a = r->arena;
-
-	for (size_t pmd = off / a->pmd; pmd <= (off + len - 1) / a->pmd; pmd++) {
-		struct ftr_pmd_state *s = &a->pmds[pmd];
-		/* O_DIRECT invalidates the page cache; a kernel with the old
-		 * READ_ONLY_THP_FOR_FS rules drops THPs on a writable open (elsewhere an
-		 * open that did would break the THP contract); a store may split a
-		 * write-protected PMD mapping. */
-		bool old_rules = ftr_old_thp_rules(&a->env->caps);
-		struct ftr_seqc *c = r->mode == FTR_P_DIRECT || (r->mode == FTR_P_OPENW && old_rules) ? &s->split :
-				     r->mode == FTR_P_MMAP ? &s->store : NULL;
-
-		if (begin) {
-			ftr_seqc_begin(&s->write);
-			if (c)
-				ftr_seqc_begin(c);
-		} else {
-			ftr_seqc_end(&s->write);
-			if (c)
-				ftr_seqc_end(c);
-		}
-	}
+	if (r->mode == FTR_P_DIRECT || (r->mode == FTR_P_OPENW && ftr_old_thp_rules(&r->arena->env->caps)))
+		return FTR_ALSO_SPLIT;
+	return r->mode == FTR_P_MMAP ? FTR_ALSO_STORE : FTR_ALSO_NONE;
 }
 
 /* --replay: the role's next recorded write, or the whole io_uring batch it began (its
@@ -195,10 +179,19 @@ write:
 	for (int i = 0; i < cnt; i++) {
 		size_t off = (size_t)first[i] * FTR_BLOCK;
 
-		extent_seqc(r, off, (size_t)n[i] * FTR_BLOCK, true);
+		if (!ftr_extent_begin(a, off, (size_t)n[i] * FTR_BLOCK, write_also(r))) {
+			/* Sealed since it was picked: none of the batch is written. */
+			while (i-- > 0)
+				ftr_extent_end(a, (size_t)first[i] * FTR_BLOCK, (size_t)n[i] * FTR_BLOCK, write_also(r));
+			if (r->fz && ftr_fzsync_start_b(&a->sh->fz, off / a->pmd))
+				ftr_fzsync_end_b(&a->sh->fz);
+			ftr_pause_us(r, 100);
+			return 0;
+		}
 		csnap[i] = ftr_seqc_read(&a->pmds[off / a->pmd].collapse);
-		ftr_oracle_begin_stamp(&a->oracle, p->buf + i * a->seg, first[i], n[i], r->mode);
 	}
+	for (int i = 0; i < cnt; i++)
+		ftr_oracle_begin_stamp(&a->oracle, p->buf + i * a->seg, first[i], n[i], r->mode);
 	paired = r->fz && ftr_fzsync_start_b(&a->sh->fz, (size_t)first[0] * FTR_BLOCK / a->pmd);
 	t0 = ftr_now_ns();
 	switch (r->mode) {
@@ -235,7 +228,7 @@ write:
 		size_t off = (size_t)first[i] * FTR_BLOCK;
 		uint32_t gen;
 
-		extent_seqc(r, off, (size_t)n[i] * FTR_BLOCK, false);
+		ftr_extent_end(a, off, (size_t)n[i] * FTR_BLOCK, write_also(r));
 		if (ret)
 			continue;
 		ftr_oracle_commit(&a->oracle, first[i], n[i]);

@@ -33,13 +33,13 @@ nok() { N=$((N + 1)); NFAIL=$((NFAIL + 1)); echo "not ok $N $*"; }
 diag() { sed 's/^/# /'; }
 section() { echo "# ---- $* ----"; }
 
-# run_expect DESC RC PATTERN CMD...: CMD must exit with RC and print PATTERN (grep -E).
-# Its output stays in LAST_OUT for expect_more.
+# run_expect DESC RC PATTERN CMD...: CMD must exit with RC and print PATTERN (grep -E),
+# within T seconds (default 120).  Its output stays in LAST_OUT for expect_more.
 LAST_OUT=
 run_expect() {
 	local desc=$1 want_rc=$2 pat=$3 rc
 	shift 3
-	LAST_OUT=$(timeout 120 "$@" 2>&1)
+	LAST_OUT=$(timeout "${T:-120}" "$@" 2>&1)
 	rc=$?
 	if [[ $rc == "$want_rc" ]] && grep -Eq -- "$pat" <<<"$LAST_OUT"; then
 		ok "$desc"
@@ -149,6 +149,12 @@ run_expect "--inject stale-disk: old disk blocks under a clean page cache fail a
 	"$REPO/run_tests.sh" --fs xfs -t collapse_write:xfs --quick --seed 5 --test-args=--inject=stale-disk
 expect_more "... as the lost write it is" '^# # oracle: class=LOST blocks=1$'
 expect_none "... which read() and the mappings did not see" 'seen through (read\(\)|the mapping|a second mapping) after epoch'
+run_expect "--inject stale-resident: an old disk block under a page that stays resident fails on the disk" 1 \
+	'^# # WRONG DATA on xfs .* seen through an O_DIRECT read of the disk after fsync after epoch 1:' \
+	"$REPO/run_tests.sh" --fs xfs -t collapse_write:xfs --quick --seed 5 --test-args=--inject=stale-resident
+expect_more "... as the lost write it is" '^# # oracle: class=LOST blocks=1$'
+expect_none "... which the buffered read after eviction, served by the resident page, did not see" \
+	'seen through read\(\) after eviction'
 run_expect "--inject resident: pages the eviction could not drop are reported as unchecked" 0 \
 	'^# # after eviction: [0-9]+ pages still resident, the first at offset 0 .*did not read them from the disk' \
 	"$REPO/run_tests.sh" --fs xfs -t collapse_write:xfs --quick --seed 5 --test-args=--inject=resident
@@ -156,7 +162,7 @@ run_expect "--inject resident: pages the eviction could not drop are reported as
 section "accesses through the mapping survive a racing truncation"
 # The check right after each call faulted in a PMD the truncate role had just cut
 # past EOF: SIGBUS in 2 of 6 runs of this seed before the accesses were guarded.
-run_expect "collapse_holes on tmpfs-huge, 20 runs of the seed that died of SIGBUS" 0 \
+T=600 run_expect "collapse_holes on tmpfs-huge, 20 runs of the seed that died of SIGBUS" 0 \
 	'^20 passed, 0 failed' \
 	"$REPO/run_tests.sh" --fs tmpfs-huge -t collapse_holes:tmpfs-huge --quick --loop 20 --seed 1001498063
 
@@ -192,7 +198,8 @@ if make -s -C "$REPO" SANITIZE=thread O="$tsan" CC="${TSAN_CC:-gcc}" all >/dev/n
 		if ((rc == 0)) && ! grep -q 'ThreadSanitizer' <<<"$out"; then
 			ok "tsan: $t races cleanly"
 		else
-			grep -A30 'ThreadSanitizer' <<<"$out" | head -60 | diag
+			{ grep -A30 'ThreadSanitizer' <<<"$out" || grep -E '^(not ok|# (CRASH|WRONG|HANG|kernel log))' <<<"$out"; } |
+				head -60 | diag
 			nok "tsan: $t (exit $rc)"
 		fi
 	done
