@@ -16,6 +16,8 @@ static const char *const splat_patterns[] = {
 	"rcu_preempt detected stall", "self-detected stall", "Kernel panic",
 	"list_add corruption", "list_del corruption", "refcount_t:", "Unable to handle",
 	"BUG kmalloc", "Memory failure",
+	/* Data the kernel itself says it lost. */
+	"Possible data corruption", "Buffer I/O error", "lost async page write",
 };
 
 bool ftr_kmsg_is_splat(const char *line)

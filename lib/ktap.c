@@ -1,11 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "ktap.h"
 
 static pthread_mutex_t ktap_lock = PTHREAD_MUTEX_INITIALIZER;
 static int ktap_nr, ktap_pass, ktap_fail, ktap_skip;
+/* The subtest a test exists for, and one that never makes a test pass on its own. */
+static char required[32], auxiliary[32];
+static bool required_skipped;
 
 void ftr_ktap_plan(int nr_tests)
 {
@@ -50,12 +55,19 @@ void ftr_ktap_result(enum ftr_result r, const char *name, const char *fmt, ...)
 	fputc('\n', stdout);
 	fflush(stdout);
 	if (r == FTR_PASS || r == FTR_XFAIL)
-		ktap_pass++;
+		ktap_pass += strcmp(name, auxiliary) != 0;
 	else if (r == FTR_FAIL)
 		ktap_fail++;
 	else
 		ktap_skip++;
+	required_skipped |= r == FTR_SKIP && !strcmp(name, required);
 	pthread_mutex_unlock(&ktap_lock);
+}
+
+void ftr_ktap_roles(const char *req, const char *aux)
+{
+	snprintf(required, sizeof(required), "%s", req ?: "");
+	snprintf(auxiliary, sizeof(auxiliary), "%s", aux ?: "");
 }
 
 int ftr_ktap_exit_code(void)
@@ -65,7 +77,7 @@ int ftr_ktap_exit_code(void)
 	pthread_mutex_lock(&ktap_lock);
 	if (ktap_fail)
 		code = FTR_EXIT_FAIL;
-	else if (ktap_pass)
+	else if (ktap_pass && !required_skipped)
 		code = FTR_EXIT_PASS;
 	else
 		code = FTR_EXIT_SKIP;

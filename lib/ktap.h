@@ -29,7 +29,11 @@ void ftr_vdiag(const char *fmt, va_list ap);
  * reason"; fmt is the reason. */
 void ftr_ktap_result(enum ftr_result r, const char *name, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-/* Exit status for everything reported so far. */
+/* Exit status for everything reported so far: 1 if anything failed; else 0 if a
+ * subtest other than aux passed and req (the subtest the test exists for) did not
+ * skip; else 4.  A test that did not run its race, or whose only pass is the kernel
+ * log's, is skipped, not passed. */
+void ftr_ktap_roles(const char *req, const char *aux);
 int ftr_ktap_exit_code(void);
 
 #endif

@@ -106,12 +106,15 @@ static unsigned long mem_available(void)
 	return kb << 10;
 }
 
-static void kernel_subtest(struct ftr_env *env)
+static void kernel_subtest(struct ftr_env *env, int kmsg_err)
 {
 	unsigned long taint;
 
 	ftr_kmsg_poll(&env->kmsg);
-	if (env->kmsg.nr_splats) {
+	if (kmsg_err) {
+		ftr_ktap_result(FTR_SKIP, "kernel", "the kernel log cannot be watched: /dev/kmsg: %s",
+				strerror(kmsg_err));
+	} else if (env->kmsg.nr_splats) {
 		ftr_kmsg_dump(&env->kmsg, 40);
 		ftr_ktap_result(FTR_FAIL, "kernel", "kernel log: %s", env->kmsg.first_splat);
 	} else if (ftr_kmsg_taint_changed(&env->kmsg, &taint)) {
@@ -144,7 +147,7 @@ int ftr_main(const struct ftr_test *t, int argc, char **argv)
 	struct ftr_opts opts;
 	struct utsname u;
 	size_t size;
-	int ret;
+	int ret, kmsg_err;
 
 	if (ftr_opts_parse(&opts, argc, argv) || (opts.known_issues && ftr_known_load(opts.prog, opts.known_issues)))
 		return FTR_EXIT_USAGE;
@@ -192,8 +195,9 @@ int ftr_main(const struct ftr_test *t, int argc, char **argv)
 	ftr_ktap_plan(t->scenario ? 3 + !!t->scenario->churn : t->nr_subtests + 1);
 	ftr_diag("%s on %s (%s), kernel %s, seed %llu", t->name, env.fs, env.dir, u.release,
 		 (unsigned long long)opts.seed);
-	if (ftr_kmsg_start(&env.kmsg))
-		ftr_diag("kernel log watch unavailable: %s", strerror(errno));
+	if ((kmsg_err = -ftr_kmsg_start(&env.kmsg)))
+		ftr_diag("kernel log watch unavailable: %s", strerror(kmsg_err));
+	ftr_ktap_roles(t->scenario ? "collapse" : NULL, "kernel");
 	ret = ftr_probe(env.dir, &env.caps);
 	if (ret) {
 		ftr_ktap_result(FTR_FAIL, t->name, "cannot use %s: %s", env.dir, strerror(-ret));
@@ -224,7 +228,7 @@ int ftr_main(const struct ftr_test *t, int argc, char **argv)
 	ftr_counters_read(&after);
 	ftr_counters_diff(&before, &after);
 	ftr_trace_report();
-	kernel_subtest(&env);
+	kernel_subtest(&env, kmsg_err);
 	ftr_kmsg_stop(&env.kmsg);
 	if (env.record)
 		fclose(env.record);
