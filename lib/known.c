@@ -16,7 +16,7 @@
 
 void ftr_known_result(const struct ftr_arena *a, const char *name, enum ftr_known_id id, const char *evidence)
 {
-	const char *w = ftr_known_waiver(a->env->name, a->env->fs, id);
+	const char *w = ftr_known_waiver(a->env->name, a->env->caps.fstype, a->env->kernel, id);
 
 	if (w)
 		ftr_ktap_result(FTR_XFAIL, name, "KNOWN ISSUE %s (waived by %s): %s", ftr_known_names[id], w, evidence);

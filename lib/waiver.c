@@ -18,7 +18,7 @@ const char *const ftr_known_names[FTR_KI_NR] = {
 #define MAX_WAIVERS 256
 
 static struct waiver {
-	char test[64], fs[32];
+	char test[64], fs[32], kernel[64];
 	enum ftr_known_id id;
 	int line;
 } waivers[MAX_WAIVERS];
@@ -27,14 +27,14 @@ static char waiver_file[256];
 
 static int load_err(const char *prog, const char *file, int line, const char *what, const char *tok)
 {
-	fprintf(stderr, "%s: --known-issues '%s' line %d: %s '%s' (lines are \"TEST:FS ID\")\n", prog, file,
+	fprintf(stderr, "%s: --known-issues '%s' line %d: %s '%s' (lines are \"TEST:FS ID [KERNEL]\")\n", prog, file,
 		line, what, tok);
 	return -1;
 }
 
 int ftr_known_load(const char *prog, const char *file)
 {
-	char buf[512], tok[2][128], extra[2];
+	char buf[512], tok[3][128], extra[2];
 	FILE *f = fopen(file, "re");
 	int line = 0;
 
@@ -50,18 +50,18 @@ int ftr_known_load(const char *prog, const char *file)
 
 		line++;
 		buf[strcspn(buf, "#\n")] = '\0';
-		n = sscanf(buf, "%127s %127s %1s", tok[0], tok[1], extra);
+		n = sscanf(buf, "%127s %127s %127s %1s", tok[0], tok[1], tok[2], extra);
 		if (n <= 0)
 			continue;
 		colon = strchr(tok[0], ':');
-		if (n != 2 || !colon || colon == tok[0] || !colon[1]) {
+		if (n < 2 || n > 3 || !colon || colon == tok[0] || !colon[1]) {
 			fclose(f);
 			return load_err(prog, file, line, "not a waiver:", buf);
 		}
 		for (id = 1; id < FTR_KI_NR && strcmp(tok[1], ftr_known_names[id]); id++)
 			;
 		if (id == FTR_KI_NR || nwaivers == MAX_WAIVERS || (size_t)(colon - tok[0]) >= sizeof(w->test) ||
-		    strlen(colon + 1) >= sizeof(w->fs)) {
+		    strlen(colon + 1) >= sizeof(w->fs) || (n == 3 && strlen(tok[2]) >= sizeof(w->kernel))) {
 			fclose(f);
 			return load_err(prog, file, line, id == FTR_KI_NR ? "unknown issue id" : "too long or too many:",
 					id == FTR_KI_NR ? tok[1] : tok[0]);
@@ -69,6 +69,7 @@ int ftr_known_load(const char *prog, const char *file)
 		*colon = '\0';
 		memcpy(w->test, tok[0], colon - tok[0] + 1);
 		memcpy(w->fs, colon + 1, strlen(colon + 1) + 1);
+		snprintf(w->kernel, sizeof(w->kernel), "%s", n == 3 ? tok[2] : "*");
 		w->id = id;
 		w->line = line;
 		nwaivers++;
@@ -77,12 +78,13 @@ int ftr_known_load(const char *prog, const char *file)
 	return 0;
 }
 
-const char *ftr_known_waiver(const char *test, const char *fs, enum ftr_known_id id)
+const char *ftr_known_waiver(const char *test, const char *fstype, const char *kernel, enum ftr_known_id id)
 {
 	static char where[300];
 
 	for (int i = 0; i < nwaivers; i++)
-		if (waivers[i].id == id && !fnmatch(waivers[i].test, test, 0) && !fnmatch(waivers[i].fs, fs, 0)) {
+		if (waivers[i].id == id && !fnmatch(waivers[i].test, test, 0) && !fnmatch(waivers[i].fs, fstype, 0) &&
+		    !fnmatch(waivers[i].kernel, kernel, 0)) {
 			snprintf(where, sizeof(where), "%s:%d", waiver_file, waivers[i].line);
 			return where;
 		}

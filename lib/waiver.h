@@ -23,7 +23,11 @@ extern const char *const ftr_known_names[FTR_KI_NR];
 
 /* Reads the waiver file; 0, or -1 after one line on stderr naming file and line. */
 int ftr_known_load(const char *prog, const char *file);
-/* The waiver line for (test, fs, id), or NULL. */
-const char *ftr_known_waiver(const char *test, const char *fs, enum ftr_known_id id);
+/*
+ * The waiver line for issue id in test on a filesystem of type fstype (probed, not
+ * the --fs label) under kernel release kernel, or NULL.  Lines are
+ * "TEST:FSTYPE ID [KERNEL]", globs; without KERNEL, any kernel.
+ */
+const char *ftr_known_waiver(const char *test, const char *fstype, const char *kernel, enum ftr_known_id id);
 
 #endif

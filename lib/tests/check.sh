@@ -19,14 +19,17 @@ REPO=$(cd -- "$HERE/../.." && pwd -P)
 BUILD=${FTR_BUILD:-$REPO/build}
 ST=$BUILD/selftests
 export FTR_FIXTURES=$HERE/fixtures
-# The waiver file of known kernel issues (README), e.g. CI's: make check KNOWN_ISSUES=FILE.
+# The waiver file of known kernel issues (README): make check waives the project's list,
+# ./known-issues, unless told otherwise (KNOWN_ISSUES=FILE, or KNOWN_ISSUES= for none).
 KNOWN=(${FTR_KNOWN_ISSUES:+--known-issues "$FTR_KNOWN_ISSUES"})
+WAIVED="waiving the known kernel issues of ${FTR_KNOWN_ISSUES:-no list (KNOWN_ISSUES= given)}"
 
 if ((EUID != 0)); then
 	echo "check.sh: needs root (MADV_COLLAPSE checks, kpageflags, mounts, THP knobs)" >&2
 	exit 4
 fi
 
+echo "# check.sh: $WAIVED"
 N=0 NFAIL=0
 ok() { N=$((N + 1)); echo "ok $N $*"; }
 nok() { N=$((N + 1)); NFAIL=$((NFAIL + 1)); echo "not ok $N $*"; }
@@ -231,5 +234,6 @@ else
 	nok "passing collapse verdicts without evidence: $nbare of $npass"
 fi
 
+echo "# check.sh: $WAIVED"
 echo "$((N - NFAIL)) passed, $NFAIL failed"
 ((NFAIL == 0))

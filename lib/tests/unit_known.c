@@ -93,7 +93,7 @@ static void test_waivers(void)
 	snprintf(f, sizeof(f), "%s/bad-line", dir);
 	unit_write_file(f, "collapse_openw ro-thp-openw-truncate\n", "w");
 	CHECK_INT(ftr_known_load("unit", f), ==, -1);
-	unit_write_file(f, "a:b ro-thp-openw-truncate extra\n", "w");
+	unit_write_file(f, "a:b ro-thp-openw-truncate 7.2.* extra\n", "w");
 	CHECK_INT(ftr_known_load("unit", f), ==, -1);
 	CHECK_INT(ftr_known_load("unit", "/nonexistent/waivers"), ==, -1);
 
@@ -101,12 +101,22 @@ static void test_waivers(void)
 	unit_write_file(f, "# CI's waivers\n\n  collapse_openw*:ext4\tro-thp-openw-truncate   # 6.12\n"
 			"collapse_*:xfs dio-stale-pagecache\n", "w");
 	CHECK_INT(ftr_known_load("unit", f), ==, 0);
-	CHECK(ftr_known_waiver("collapse_openw", "ext4", FTR_KI_RO_THP_TRUNCATE) != NULL);
-	CHECK(strstr(ftr_known_waiver("collapse_openw_fz", "ext4", FTR_KI_RO_THP_TRUNCATE) ?: "", "good:3"));
-	CHECK(!ftr_known_waiver("collapse_openw", "btrfs", FTR_KI_RO_THP_TRUNCATE));
-	CHECK(!ftr_known_waiver("collapse_openw", "ext4", FTR_KI_DIO_STALE));
-	CHECK(ftr_known_waiver("collapse_mixed", "xfs", FTR_KI_DIO_STALE) != NULL);
-	CHECK(!ftr_known_waiver("collapse_mixed", "xfs", FTR_KI_ZERO_BESIDE));
+	CHECK(ftr_known_waiver("collapse_openw", "ext4", "7.2.13", FTR_KI_RO_THP_TRUNCATE) != NULL);
+	CHECK(strstr(ftr_known_waiver("collapse_openw_fz", "ext4", "7.2.13", FTR_KI_RO_THP_TRUNCATE) ?: "", "good:3"));
+	CHECK(!ftr_known_waiver("collapse_openw", "btrfs", "7.2.13", FTR_KI_RO_THP_TRUNCATE));
+	CHECK(!ftr_known_waiver("collapse_openw", "ext4", "7.2.13", FTR_KI_DIO_STALE));
+	CHECK(ftr_known_waiver("collapse_mixed", "xfs", "7.2.13", FTR_KI_DIO_STALE) != NULL);
+	CHECK(!ftr_known_waiver("collapse_mixed", "xfs", "7.2.13", FTR_KI_ZERO_BESIDE));
+
+	/* A kernel glob, and the probed type: "tmpfs" for the tmpfs-huge label too. */
+	unit_write_file(f, "collapse_walk:tmpfs cachestat-double-count 6.18.*\n"
+			"collapse_openw:ext4 ro-thp-openw-truncate 6.12.* 7.2.*\n", "w");
+	CHECK_INT(ftr_known_load("unit", f), ==, -1);
+	unit_write_file(f, "collapse_walk:tmpfs cachestat-double-count 6.18.*\n", "w");
+	CHECK_INT(ftr_known_load("unit", f), ==, 0);
+	CHECK(ftr_known_waiver("collapse_walk", "tmpfs", "6.18.44-fc-v1252", FTR_KI_CACHESTAT) != NULL);
+	CHECK(!ftr_known_waiver("collapse_walk", "tmpfs", "7.2.13", FTR_KI_CACHESTAT));
+	CHECK(!ftr_known_waiver("collapse_walk", "tmpfs-huge", "6.18.44", FTR_KI_CACHESTAT));
 }
 
 /* collapse_openw under READ_ONLY_THP_FOR_FS: blocks written by one writable open, then
