@@ -344,6 +344,44 @@ static void engine_teardown(struct ftr_engine *e)
 		munmap(e->a.shm, e->a.shm_len);
 }
 
+/*
+ * After an epoch that found wrong data: every bad block of it gets its expected
+ * version again, so that the run can go on and check what else is wrong (a waiver
+ * needs evidence for every failure of the whole run, known.h).  Through an fd of its
+ * own: the controller's is read-only in scenarios that hold no writable one.
+ */
+static bool repair(struct ftr_engine *e)
+{
+	struct ftr_arena *a = &e->a;
+	char blk[FTR_BLOCK];
+	size_t n = 0;
+	int fd = open(a->path, O_RDWR | O_CLOEXEC);
+
+	for (size_t i = 0; fd >= 0 && i < e->l.nbads; i++) {
+		uint32_t b = e->l.bads[i].b.block;
+		uint64_t v = __atomic_load_n(&a->oracle.done[b], __ATOMIC_ACQUIRE);
+
+		if (e->l.bads[i].epoch != e->l.epochs)
+			continue;
+		ftr_stamp(&a->oracle, blk, b, ftr_ver_gen(v), ftr_ver_path(v));
+		if (pwrite(fd, blk, FTR_BLOCK, (off_t)b * FTR_BLOCK) != FTR_BLOCK)
+			break;
+		n++;
+	}
+	if (fd < 0 || fsync(fd)) {
+		ftr_diag("repair of the bad blocks failed: %s; the run ends here", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return false;
+	}
+	close(fd);
+	ftr_diag("epoch %llu: %zu bad block readings put back to their expected versions; the run goes on",
+		 (unsigned long long)e->l.epochs, n);
+	e->l.bad_epochs++;
+	__atomic_store_n(&a->sh->fatal, 0, __ATOMIC_RELEASE);
+	return true;
+}
+
 static bool ops_done(const struct ftr_engine *e)
 {
 	return e->a.sc->max_ops && ftr_roles_writes(&e->rs) >= e->a.sc->max_ops;
@@ -421,6 +459,13 @@ void ftr_engine_run(const struct ftr_scenario *sc, struct ftr_env *env)
 		if (o->inject && e->l.epochs == 1)
 			ftr_inject(&e->a);
 		ok = ftr_verify_epoch(&e->a, &e->rs, &e->l);
+		e->l.epochs_after_bad += e->l.bad_epochs > 0;
+		/* Wrong data: put it right and go on.  Not after a hard error (nothing to
+		 * put right), a splat (the kernel is not to be trusted now), nor in a replay
+		 * (it reproduces the run up to its failure). */
+		if ((!ok || load32(&e->a.sh->fatal)) && e->l.data_bad && !e->l.broken[0] && !e->a.replay &&
+		    !env->kmsg.nr_splats && !(load32(&e->a.sh->fatal) && e->a.sh->fatal_bad.cls == FTR_OK))
+			ok = repair(e);
 		/* Here, with every role quiesced, its counters can be read without a race. */
 		if (sc->progress)
 			sc->progress(&e->rs, &e->l);

@@ -58,6 +58,9 @@ struct ftr_ledger {
 	/* Epochs whose whole file was read from the disk with O_DIRECT; pages that
 	 * neither that nor the eviction got to the disk for. */
 	uint64_t disk_epochs, pages_not_on_disk;
+	/* Epochs that found wrong data (each put right, and the run went on), and
+	 * epochs verified from the first of them on. */
+	uint64_t bad_epochs, epochs_after_bad;
 };
 
 /* Keeps nbad bad blocks a check at stage saw in epoch; false when out of memory. */

@@ -103,6 +103,8 @@ done
 run_expect "the failure report names the block, its operations and a replay line" 1 \
 	'replay: collapse_write .*--inject lost-write --seed 7' \
 	"$ST/collapse_write" --duration 1 --seed 7 --inject lost-write
+expect_more "... and the run puts the bad block right and goes on to check the rest of its time" \
+	'^# wrong data in 1 epochs, each put right; [1-9][0-9]* epochs verified after the first$'
 run_expect "a clean run passes the same scenario" 0 '^ok 1 data' \
 	"$ST/collapse_write" --duration 1 --seed 7
 expect_more "... and matches its MADV_COLLAPSE calls with their trace events" \
