@@ -187,17 +187,18 @@ static int dio_stale(const struct ftr_arena *a, const struct ftr_roles *rs, cons
 }
 
 /*
- * The latest writable open of an openw writer that found nr_thps raised: one that
- * overlapped a call with a collapse_file() of its own (it raises nr_thps while it
- * works), or that came after a collapse_file() that built a THP in the same epoch
- * (the THP keeps it raised until it leaves the page cache; the check after each epoch
- * evicts it).  Returns the latest time that open can have happened (0: none), with
- * the open and the call as *o_out, *w_out.
+ * Whether block b, last written at t=last in epoch, is explained by a writable open
+ * of an openw writer that began after that write and met nr_thps raised by a
+ * collapse_file() that had begun before the write ended: an open that overlapped the
+ * call (collapse_file() raises nr_thps while it works), or followed one that built a
+ * THP in the same epoch (the THP keeps it raised until the check after the epoch
+ * evicts it).  A block written and closed before the call began was written back by
+ * a kernel that writes dirty folios back when collapsing ("mm/khugepaged: write all
+ * dirty file folios when collapsing"): losing it is a worse bug than this one.
  */
-static uint64_t openw_truncation(const struct ftr_roles *rs, const struct ftr_ledger *l, struct ftr_op_entry *o_out, struct ftr_window *w_out)
+static bool openw_explains(const struct ftr_roles *rs, const struct ftr_ledger *l, uint32_t epoch, uint64_t last,
+			   struct ftr_op_entry *o_out, struct ftr_window *w_out)
 {
-	uint64_t best = 0;
-
 	for (int i = 0; i < rs->nroles; i++) {
 		const struct ftr_role *r = &rs->roles[i];
 		uint64_t head = __atomic_load_n(&r->log->head, __ATOMIC_ACQUIRE);
@@ -207,35 +208,63 @@ static uint64_t openw_truncation(const struct ftr_roles *rs, const struct ftr_le
 		for (uint64_t k = ftr_oplog_first(r->log, head); k < head; k++) {
 			const struct ftr_op_entry *o = &r->log->e[k % r->log->cap];
 
+			if (o->epoch != epoch || o->op != FTR_OP_WRITE || o->t0 <= last)
+				continue;
 			/* The windows are in call order. */
-			for (size_t w = 0; w < l->ncwin && l->cwin[w].t0 <= o->t1; w++) {
+			for (size_t w = 0; w < l->ncwin && l->cwin[w].t0 < last; w++) {
 				const struct ftr_window *c = &l->cwin[w];
-				uint64_t end = c->t1 >= o->t0 ? (o->t1 < c->t1 ? o->t1 : c->t1) :
-					       c->built && c->epoch == o->epoch ? o->t1 : 0;
 
-				if (end > best)
-					best = end, *o_out = *o, *w_out = *c;
+				if (c->epoch != epoch || !(c->t1 >= o->t0 || c->built))
+					continue;
+				*o_out = *o;
+				*w_out = *c;
+				return true;
 			}
 		}
 	}
-	return best;
+	return false;
+}
+
+/* When each block was last written in epoch, from every role's log (0: not in the
+ * logs); false, after saying so, when a log does not reach back to its start. */
+static bool last_writes(const struct ftr_roles *rs, uint32_t epoch, uint64_t *last, uint32_t nblocks)
+{
+	memset(last, 0, nblocks * sizeof(*last));
+	for (int i = 0; i < rs->nroles; i++) {
+		const struct ftr_oplog *g = rs->roles[i].log;
+		uint64_t head = __atomic_load_n(&g->head, __ATOMIC_ACQUIRE), k = ftr_oplog_first(g, head);
+
+		if (k && g->e[k % g->cap].epoch >= epoch)
+			return missing(FTR_KI_RO_THP_TRUNCATE, "the operation log of %s does not reach back to the "
+				       "start of epoch %u", rs->roles[i].name, epoch), false;
+		for (; k < head; k++) {
+			const struct ftr_op_entry *x = &g->e[k % g->cap];
+
+			if (x->epoch != epoch || (x->op != FTR_OP_WRITE && x->op != FTR_OP_PUNCH))
+				continue;
+			for (uint64_t b = x->off / FTR_BLOCK; b < (x->off + x->len) / FTR_BLOCK && b < nblocks; b++)
+				if (x->t1 > last[b])
+					last[b] = x->t1;
+		}
+	}
+	return true;
 }
 
 /*
  * Lost writes that the old READ_ONLY_THP_FOR_FS rules cause: the kernel collapses
  * read-only mappings of this filesystem but not writable ones, and do_dentry_open()
  * truncates the whole page cache when a file with THPs is opened for write, dirty
- * pages of earlier writers included (collapse_file() raises nr_thps for the whole
- * mapping while it works on one PMD, and a THP keeps it raised).  Each lost block must
- * have been written before a writable open that met nr_thps raised.
+ * pages of earlier writers included.  Each lost block, in the epoch it was found, must
+ * be explained by such an open (openw_explains()).
  */
-static int ro_thp_truncate(const struct ftr_arena *a, const struct ftr_roles *rs, const struct ftr_ledger *l, char *ev, size_t len, enum ftr_known_id *id)
+static int ro_thp_truncate(const struct ftr_arena *a, const struct ftr_roles *rs, const struct ftr_ledger *l,
+			   char *ev, size_t len, enum ftr_known_id *id)
 {
 	const struct ftr_caps *c = &a->env->caps;
 	struct ftr_op_entry o = { 0 };
 	struct ftr_window w = { 0 };
-	uint64_t *last, latest;
-	uint32_t epoch;
+	uint32_t epoch = 0;
+	uint64_t *last;
 	int ret = 1;
 
 	*id = FTR_KI_RO_THP_TRUNCATE;
@@ -243,47 +272,29 @@ static int ro_thp_truncate(const struct ftr_arena *a, const struct ftr_roles *rs
 		return 0;
 	if (!all_bad(l, FTR_LOST, FTR_P_OPENW))
 		return missing(FTR_KI_RO_THP_TRUNCATE, "not every bad block is LOST and last written by a writable open");
-	if (!(latest = openw_truncation(rs, l, &o, &w)))
-		return missing(FTR_KI_RO_THP_TRUNCATE, "no writable open overlapped or followed a collapse_file() "
-			       "in the trace (%zu MADV_COLLAPSE calls ran one)", l->ncwin);
-	/* When each block was last written: a lost block was written in the failing epoch
-	 * (earlier ones were checked on disk), by one owner whose log must hold all of
-	 * that epoch. */
-	epoch = l->bads[0].epoch;
 	if (!(last = calloc(a->nblocks, sizeof(*last))))
 		return missing(FTR_KI_RO_THP_TRUNCATE, "out of memory");
-	for (int i = 0; i < rs->nroles; i++) {
-		const struct ftr_oplog *l = rs->roles[i].log;
-		uint64_t head = __atomic_load_n(&l->head, __ATOMIC_ACQUIRE), k = ftr_oplog_first(l, head);
-
-		if (ret > 0 && k && l->e[k % l->cap].epoch >= epoch)
-			ret = missing(FTR_KI_RO_THP_TRUNCATE, "the operation log of %s does not reach back to the "
-				      "start of epoch %u", rs->roles[i].name, epoch);
-		for (; k < head && ret > 0; k++) {
-			const struct ftr_op_entry *x = &l->e[k % l->cap];
-
-			if (x->epoch != epoch || (x->op != FTR_OP_WRITE && x->op != FTR_OP_PUNCH))
-				continue;
-			for (uint64_t b = x->off / FTR_BLOCK; b < (x->off + x->len) / FTR_BLOCK; b++)
-				if (x->t1 > last[b])
-					last[b] = x->t1;
-		}
-	}
+	/* The bad blocks come in epoch order. */
 	for (size_t i = 0; i < l->nbads && ret > 0; i++) {
 		uint32_t b = l->bads[i].b.block;
 
-		if (!last[b] || last[b] >= latest)
-			ret = missing(FTR_KI_RO_THP_TRUNCATE, "block %u was last written at t=%.6fs, after the last "
-				      "writable open that met nr_thps raised (t=%.6fs)", b, last[b] / 1e9,
-				      latest / 1e9);
+		if (l->bads[i].epoch != epoch && !last_writes(rs, epoch = l->bads[i].epoch, last, a->nblocks))
+			ret = -1;
+		else if (!last[b])
+			ret = missing(FTR_KI_RO_THP_TRUNCATE, "no write of block %u in epoch %u is logged", b, epoch);
+		else if (!openw_explains(rs, l, epoch, last[b], &o, &w))
+			ret = missing(FTR_KI_RO_THP_TRUNCATE, "block %u, last written at t=%.6fs in epoch %u, was not "
+				      "written after a collapse_file() began and before a writable open that met "
+				      "nr_thps raised (%zu calls ran collapse_file())", b, last[b] / 1e9, epoch,
+				      l->ncwin);
 	}
 	free(last);
 	if (ret > 0)
-		snprintf(ev, len, "every bad block (%zu in all checks) is LOST, last written by a writable open "
-			 "before another writable open (t=%.6fs..%.6fs) %s MADV_COLLAPSE with a collapse_file() "
-			 "of %s (t=%.6fs..%.6fs%s; %zu calls ran one)", l->nbads, o.t0 / 1e9, o.t1 / 1e9,
-			 w.t1 >= o.t0 ? "overlapped" : "followed", a->path, w.t0 / 1e9, w.t1 / 1e9,
-			 w.built ? ", it built a THP" : "", l->ncwin);
+		snprintf(ev, len, "every bad block (%zu in all checks) is LOST, last written by a writable open after a "
+			 "collapse_file() of %s began and before another writable open met nr_thps raised; the last: "
+			 "an open at t=%.6fs..%.6fs that %s MADV_COLLAPSE's collapse_file() at t=%.6fs..%.6fs%s",
+			 l->nbads, a->path, o.t0 / 1e9, o.t1 / 1e9, w.t1 >= o.t0 ? "overlapped" : "followed",
+			 w.t0 / 1e9, w.t1 / 1e9, w.built ? " (it built a THP)" : "");
 	return ret;
 }
 
