@@ -69,6 +69,7 @@ static inline bool ftr_seqc_same(struct ftr_seqc *c, uint64_t snap)
 /* Per PMD: what may have split it, stored through it, or collapsed it, and when. */
 struct ftr_pmd_state {
 	struct ftr_seqc split;		/* splits, punches, O_DIRECT, opens for write */
+	struct ftr_seqc resplit;	/* of those, the splits proper: splitter, punches, truncation */
 	struct ftr_seqc store;		/* stores through the mapping */
 	struct ftr_seqc collapse;	/* MADV_COLLAPSE calls */
 	struct ftr_seqc write;		/* writes of any path into the PMD */

@@ -76,16 +76,21 @@ static void bracket(struct ftr_arena *a, uint64_t off, uint64_t len, enum ftr_al
 {
 	for (uint64_t pmd = off / a->pmd; len && pmd <= (off + len - 1) / a->pmd; pmd++) {
 		struct ftr_pmd_state *s = &a->pmds[pmd];
-		struct ftr_seqc *c = also == FTR_ALSO_SPLIT ? &s->split : also == FTR_ALSO_STORE ? &s->store : NULL;
+		struct ftr_seqc *c = also == FTR_ALSO_STORE ? &s->store : also != FTR_ALSO_NONE ? &s->split : NULL;
+		struct ftr_seqc *c2 = also == FTR_ALSO_RESPLIT ? &s->resplit : NULL;
 
 		if (begin) {
 			ftr_seqc_begin(&s->write);
 			if (c)
 				ftr_seqc_begin(c);
+			if (c2)
+				ftr_seqc_begin(c2);
 		} else {
 			ftr_seqc_end(&s->write);
 			if (c)
 				ftr_seqc_end(c);
+			if (c2)
+				ftr_seqc_end(c2);
 		}
 	}
 }

@@ -17,8 +17,9 @@ bool ftr_pick_extent(struct ftr_role *r, bool page_aligned, uint32_t avoid_seg,
 struct ftr_arena;
 struct ftr_rng;
 
-/* Besides write, the PMD counter a rewrite raises (arena.h): what else it may do. */
-enum ftr_also { FTR_ALSO_NONE, FTR_ALSO_SPLIT, FTR_ALSO_STORE };
+/* Besides write, the PMD counters a rewrite raises (arena.h): what else it may do.
+ * RESPLIT: it splits folios itself (split and resplit). */
+enum ftr_also { FTR_ALSO_NONE, FTR_ALSO_SPLIT, FTR_ALSO_RESPLIT, FTR_ALSO_STORE };
 
 /*
  * Brackets a rewrite of [off, off+len) in every PMD it touches: the write counter,

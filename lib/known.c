@@ -68,7 +68,7 @@ static int zero_beside(const struct ftr_arena *a, const struct ftr_roles *rs, co
 	const struct ftr_bad_rec *rec = l->nbads ? &l->bads[0] : NULL;
 	uint64_t off, page, r0 = 0, r1 = 0;
 	struct ftr_op_hit hits[12];
-	int n;
+	int n, seen = 0;
 
 	*id = FTR_KI_ZERO_BESIDE;
 	if (!rec || rec->stage != FTR_ST_RACING || rec->b.cls != FTR_ZERO)
@@ -77,11 +77,13 @@ static int zero_beside(const struct ftr_arena *a, const struct ftr_roles *rs, co
 		return missing(FTR_KI_ZERO_BESIDE, "%zu more bad blocks after quiescing", l->nbads - 1);
 	off = (uint64_t)rec->b.block * FTR_BLOCK;
 	page = off & ~(uint64_t)(a->psz - 1);
-	/* The read that saw it: a reader logs how many bad blocks it saw. */
+	/* The read that saw it: a reader logs how many bad blocks it saw, and saw one. */
 	n = ftr_roles_find_ops(rs, off, FTR_BLOCK, 1u << FTR_OP_READ, UINT64_MAX, hits, 12);
 	for (int i = 0; i < n; i++)
 		if (hits[i].e.res > 0)
-			r0 = hits[i].e.t0, r1 = hits[i].e.t1;
+			r0 = hits[i].e.t0, r1 = hits[i].e.t1, seen = hits[i].e.res;
+	if (r1 && seen != 1)
+		return missing(FTR_KI_ZERO_BESIDE, "the racing read saw %d bad blocks, not the one", seen);
 	n = ftr_roles_find_ops(rs, page, a->psz, 1u << FTR_OP_PUNCH, UINT64_MAX, hits, 12);
 	for (int i = 0; i < n && r1; i++) {
 		const struct ftr_role *r = &rs->roles[hits[i].role];

@@ -35,15 +35,21 @@ void ftr_op_count(struct ftr_role *r, int err)
 		r->st->last_err = err;
 }
 
-void ftr_role_log_arg(struct ftr_role *r, enum ftr_op op, uint64_t t0, uint64_t off, uint32_t len,
-		      uint32_t gen, int res, uint32_t arg)
+void ftr_role_log_span(struct ftr_role *r, enum ftr_op op, uint64_t t0, uint64_t t1, uint64_t off, uint32_t len,
+		       uint32_t gen, int res, uint32_t arg)
 {
 	struct ftr_op_entry e = {
-		.t0 = t0, .t1 = ftr_now_ns(), .off = off, .len = len, .gen = gen, .res = res,
+		.t0 = t0, .t1 = t1, .off = off, .len = len, .gen = gen, .res = res,
 		.epoch = r->epoch, .op = op, .path = r->kind == FTR_R_WRITER ? r->mode : 0, .arg = arg,
 	};
 
 	ftr_oplog_add(r->log, &e);
+}
+
+void ftr_role_log_arg(struct ftr_role *r, enum ftr_op op, uint64_t t0, uint64_t off, uint32_t len,
+		      uint32_t gen, int res, uint32_t arg)
+{
+	ftr_role_log_span(r, op, t0, ftr_now_ns(), off, len, gen, res, arg);
 }
 
 void ftr_role_log(struct ftr_role *r, enum ftr_op op, uint64_t t0, uint64_t off, uint32_t len,

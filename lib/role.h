@@ -124,6 +124,9 @@ void ftr_role_describe(const struct ftr_role *r, char *buf, size_t len);
 /* Logs one operation into the role's own log. */
 void ftr_role_log(struct ftr_role *r, enum ftr_op op, uint64_t t0, uint64_t off, uint32_t len,
 		  uint32_t gen, int res);
+/* The same for an operation of [t0, t1] (ns since the start) that ended earlier. */
+void ftr_role_log_span(struct ftr_role *r, enum ftr_op op, uint64_t t0, uint64_t t1, uint64_t off, uint32_t len,
+		       uint32_t gen, int res, uint32_t arg);
 /* The same with the op's replay argument (oplog.h, replay.h). */
 void ftr_role_log_arg(struct ftr_role *r, enum ftr_op op, uint64_t t0, uint64_t off, uint32_t len,
 		      uint32_t gen, int res, uint32_t arg);

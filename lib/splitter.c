@@ -86,6 +86,7 @@ static int splitter_op(struct ftr_role *r)
 	switch (r->mode) {
 	case FTR_SPLIT_DEBUGFS:
 		ftr_seqc_begin(&a->pmds[pmd].split);
+		ftr_seqc_begin(&a->pmds[pmd].resplit);
 		/* Page offsets in the file, and a random target order where the page cache
 		 * takes large folios: splitting a shmem folio, or the folio of a filesystem
 		 * without large folios, to a non-zero order is a VM_WARN (6.12).  Half the
@@ -110,6 +111,7 @@ static int splitter_op(struct ftr_role *r)
 			ret = errno;
 		if (fd >= 0)
 			close(fd);
+		ftr_seqc_end(&a->pmds[pmd].resplit);
 		ftr_seqc_end(&a->pmds[pmd].split);
 		break;
 	case FTR_SPLIT_PUNCH:
@@ -123,14 +125,14 @@ static int splitter_op(struct ftr_role *r)
 		n = a->psz / FTR_BLOCK;
 		pmd = off / a->pmd;
 		/* A punch and rewrite is a write for the seal too. */
-		if (!ftr_extent_begin(a, off, len, FTR_ALSO_SPLIT))
+		if (!ftr_extent_begin(a, off, len, FTR_ALSO_RESPLIT))
 			return ftr_pause_us(r, 1000), 0;
 		ftr_oracle_begin_stamp(&a->oracle, p->buf, first, n, FTR_P_PUNCH);
 		if (fallocate(p->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len))
 			ret = errno;
 		/* Put the page back: the oracle wants it written whether or not the punch worked. */
 		c = ftr_pwrite_full(p->fd, p->buf, len, off);
-		ftr_extent_end(a, off, len, FTR_ALSO_SPLIT);
+		ftr_extent_end(a, off, len, FTR_ALSO_RESPLIT);
 		if (c)
 			return c;
 		ftr_oracle_commit(&a->oracle, first, n);
@@ -138,8 +140,10 @@ static int splitter_op(struct ftr_role *r)
 	default:
 		op = FTR_OP_PAGEOUT;
 		ftr_seqc_begin(&a->pmds[pmd].split);
+		ftr_seqc_begin(&a->pmds[pmd].resplit);
 		if (madvise(a->map + off, len, MADV_PAGEOUT))
 			ret = errno;
+		ftr_seqc_end(&a->pmds[pmd].resplit);
 		ftr_seqc_end(&a->pmds[pmd].split);
 		break;
 	}

@@ -270,6 +270,14 @@ static void test_zero_beside(void)
 	e.rs.roles[1].log->head = 0;
 	log_op(1, FTR_OP_PUNCH, 1500, 2500, 2, 1, 0);
 	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_NONE);
+	zero_run();	/* the racing read saw more bad blocks than the one it kept */
+	e.rs.roles[0].log->head = 0;
+	log_op(0, FTR_OP_READ, 1000, 2000, 0, 16, 3);
+	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_NONE);
+	zero_run();	/* the fallocate() call ended before the read began */
+	e.rs.roles[1].log->head = 0;
+	log_op(1, FTR_OP_PUNCH, 500, 900, 4, 1, 0);
+	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_NONE);
 }
 
 int main(void)
