@@ -104,24 +104,30 @@ static int zero_beside(const struct ftr_arena *a, const struct ftr_roles *rs, co
 }
 
 /* The O_DIRECT read of block b, against its last completed version. */
-static bool direct_read_ok(const struct ftr_arena *a, uint32_t b)
+/* What the ledger holds of block b in epoch: whether a quiesced check (not a racing
+ * reader alone) saw it bad, and the disk's reading of it (NULL: the disk was right). */
+static bool quiesced_bad(const struct ftr_ledger *l, uint32_t b, uint32_t epoch, const struct ftr_bad **disk)
 {
-	uint64_t off = (uint64_t)b * FTR_BLOCK, at = off & ~(uint64_t)(a->psz - 1);
-	void *buf = NULL;
-	bool ok = false;
-	int fd = open(a->path, O_RDONLY | O_DIRECT | O_CLOEXEC);
+	bool seen = false;
 
-	if (fd >= 0 && !posix_memalign(&buf, a->psz, a->psz) && pread(fd, buf, a->psz, at) == (ssize_t)a->psz)
-		ok = !ftr_oracle_check(&a->oracle, (char *)buf + (off - at), b, 1, NULL, NULL, 0, NULL);
-	free(buf);
-	if (fd >= 0)
-		close(fd);
-	return ok;
+	*disk = NULL;
+	for (size_t i = 0; i < l->nbads; i++) {
+		const struct ftr_bad_rec *x = &l->bads[i];
+
+		if (x->b.block != b || x->epoch != epoch || x->stage == FTR_ST_RACING)
+			continue;
+		seen = true;
+		if (x->stage == FTR_ST_DISK)
+			*disk = &x->b;
+	}
+	return seen;
 }
 
-/* The end of the last O_DIRECT write of block b, and whether a store through the
- * mapping into b's PMD began after it (0: no such write logged). */
-static uint64_t direct_then_store(const struct ftr_arena *a, const struct ftr_roles *rs, uint32_t b, bool *stored)
+/* The last O_DIRECT write of block b in epoch (its log entry and the thread that made
+ * it), and whether a store through the mapping into b's PMD began after it in that
+ * epoch; false when no such write is logged. */
+static bool direct_then_store(const struct ftr_arena *a, const struct ftr_roles *rs, uint32_t b, uint32_t epoch,
+			      int *tid, bool *stored)
 {
 	uint64_t off = (uint64_t)b * FTR_BLOCK, pmd = off / a->pmd * a->pmd, end = 0;
 	struct ftr_op_hit hits[12];
@@ -129,12 +135,14 @@ static uint64_t direct_then_store(const struct ftr_arena *a, const struct ftr_ro
 
 	n = ftr_roles_find_ops(rs, off, FTR_BLOCK, 1u << FTR_OP_WRITE, UINT64_MAX, hits, 12);
 	for (int i = 0; i < n; i++)
-		if (hits[i].e.path == FTR_P_DIRECT && hits[i].e.t1 > end)
+		if (hits[i].e.path == FTR_P_DIRECT && hits[i].e.epoch == epoch && hits[i].e.t1 > end) {
 			end = hits[i].e.t1;
+			*tid = rs->roles[hits[i].role].st->tid;
+		}
 	*stored = false;
 	n = ftr_roles_find_ops(rs, pmd, a->pmd, 1u << FTR_OP_WRITE, UINT64_MAX, hits, 12);
 	for (int i = 0; i < n && end; i++)
-		*stored |= hits[i].e.path == FTR_P_MMAP && hits[i].e.t0 > end;
+		*stored |= hits[i].e.path == FTR_P_MMAP && hits[i].e.epoch == epoch && hits[i].e.t0 > end;
 	return end;
 }
 
@@ -145,46 +153,74 @@ static uint64_t direct_then_store(const struct ftr_arena *a, const struct ftr_ro
  * folio widens the range a small direct write has to invalidate, and makes it worse:
  * a store anywhere in the folio through a PMD mapping dirties all of it, and its
  * writeback puts the stale blocks on the disk over the O_DIRECT data.  Which of the
- * two the run met, an O_DIRECT read of each block tells.
+ * two the run met, the epoch's O_DIRECT read of the disk told (verify.c).
+ *
+ * Evidence per bad block, in the epoch it was found: a quiesced check saw it LOST,
+ * last written by O_DIRECT in that epoch; the kernel's invalidation failure names
+ * this file and the thread that made that write (or a kworker, where the write
+ * completed in one); and either the disk was right (stale page cache), or the disk
+ * held the version before the write and a store through the mapping into its PMD
+ * followed the write (stale writeback).
  */
-static int dio_stale(const struct ftr_arena *a, const struct ftr_roles *rs, const struct ftr_ledger *l, char *ev, size_t len, enum ftr_known_id *id)
+static int dio_stale(const struct ftr_arena *a, const struct ftr_roles *rs, const struct ftr_ledger *l,
+		     char *ev, size_t len, enum ftr_known_id *id)
 {
-	char real[PATH_MAX], needle[PATH_MAX + 16];
-	bool on_disk = true, stored;
+	char real[PATH_MAX], needle[PATH_MAX + 48], file[PATH_MAX + 16];
+	size_t on_disk = 0, stale = 0;
 
 	*id = FTR_KI_DIO_STALE;
 	if (!any_bad(l, FTR_LOST, FTR_P_DIRECT))
 		return 0;
 	if (!all_bad(l, FTR_LOST, FTR_P_DIRECT))
 		return missing(*id, "not every bad block is LOST and last written by O_DIRECT");
+	if (!a->env->caps.odirect.ok)
+		return missing(*id, "the disk could not be read with O_DIRECT here");
 	ftr_kmsg_poll(&a->env->kmsg);
-	snprintf(needle, sizeof(needle), "File: %s PID:", realpath(a->path, real) ? real : a->path);
+	snprintf(file, sizeof(file), "File: %s PID:", realpath(a->path, real) ? real : a->path);
 	if (!ftr_kmsg_seen(&a->env->kmsg, "Page cache invalidation failure on direct I/O") ||
-	    !ftr_kmsg_seen(&a->env->kmsg, needle))
-		return missing(*id, "the kernel log has no invalidation failure naming \"%s\"", needle);
-	for (size_t i = 0; i < l->nbads; i++)
-		on_disk &= direct_read_ok(a, l->bads[i].b.block);
-	if (on_disk) {
-		snprintf(ev, len, "the kernel logged \"Page cache invalidation failure on direct I/O\" for %s; all "
-			 "%zu bad blocks are LOST, last written by O_DIRECT, and an O_DIRECT read of each returns "
-			 "that write", needle + 6, l->nbads);
-		return 1;
-	}
-	*id = FTR_KI_DIO_WRITEBACK;
+	    !ftr_kmsg_seen(&a->env->kmsg, file))
+		return missing(*id, "the kernel log has no invalidation failure naming \"%s\"", file);
 	for (size_t i = 0; i < l->nbads; i++) {
-		const struct ftr_bad *b = &l->bads[i].b;
+		const struct ftr_bad_rec *x = &l->bads[i];
+		const struct ftr_bad *disk;
+		bool stored;
+		int tid = 0;
 
-		if (!b->found.stamp_valid || b->found.block != b->block || b->found.gen + 1 != ftr_ver_gen(b->want))
-			return missing(*id, "block %u holds something else than the version before its O_DIRECT "
-				       "write", b->block);
-		if (!direct_then_store(a, rs, b->block, &stored) || !stored)
-			return missing(*id, "no store through the mapping into the PMD of block %u after its "
-				       "O_DIRECT write", b->block);
+		if (!quiesced_bad(l, x->b.block, x->epoch, &disk))
+			return missing(*id, "block %u was seen bad by a racing reader only", x->b.block);
+		if (!direct_then_store(a, rs, x->b.block, x->epoch, &tid, &stored))
+			return missing(*id, "no O_DIRECT write of block %u in epoch %u is logged", x->b.block, x->epoch);
+		snprintf(needle, sizeof(needle), "%s %d Comm:", file, tid);
+		if (!ftr_kmsg_seen(&a->env->kmsg, needle) && !ftr_kmsg_seen(&a->env->kmsg, "Comm: kworker"))
+			return missing(*id, "no invalidation failure names thread %d, which wrote block %u", tid,
+				       x->b.block);
+		if (!disk) {
+			on_disk++;
+			continue;
+		}
+		if (!disk->found.stamp_valid || disk->found.block != disk->block ||
+		    disk->found.gen + 1 != ftr_ver_gen(disk->want))
+			return missing(FTR_KI_DIO_WRITEBACK, "the disk holds something else than the version before "
+				       "the O_DIRECT write of block %u", x->b.block);
+		if (!stored)
+			return missing(FTR_KI_DIO_WRITEBACK, "no store through the mapping into the PMD of block %u "
+				       "followed its O_DIRECT write in epoch %u", x->b.block, x->epoch);
+		stale++;
 	}
-	snprintf(ev, len, "the kernel logged \"Page cache invalidation failure on direct I/O\" for %s; all %zu "
-		 "bad blocks are LOST, last written by O_DIRECT, hold the version before it, also on the disk, "
-		 "and a store through the mapping into their PMD followed the O_DIRECT write", needle + 6,
-		 l->nbads);
+	if (on_disk && stale)
+		return missing(*id, "%zu bad block readings had the disk right, %zu wrong: two issues at once",
+			       on_disk, stale);
+	*id = stale ? FTR_KI_DIO_WRITEBACK : FTR_KI_DIO_STALE;
+	if (!stale)
+		snprintf(ev, len, "the kernel logged \"Page cache invalidation failure on direct I/O\" for %s by the "
+			 "writing thread; all %zu bad block readings are LOST, last written by O_DIRECT in their "
+			 "epoch, seen after quiescing, and the epoch's O_DIRECT read of the disk found them right",
+			 file + 6, l->nbads);
+	else
+		snprintf(ev, len, "the kernel logged \"Page cache invalidation failure on direct I/O\" for %s by the "
+			 "writing thread; all %zu bad block readings are LOST, last written by O_DIRECT in their "
+			 "epoch, hold the version before it, also on the disk, and a store through the mapping into "
+			 "their PMD followed the O_DIRECT write", file + 6, l->nbads);
 	return 1;
 }
 

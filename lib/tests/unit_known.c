@@ -32,11 +32,14 @@ static struct ftr_bad_rec bads[8];
 
 static void add_role(enum ftr_role_kind kind, unsigned mode, const char *name)
 {
+	static struct ftr_role_stats st[FTR_MAX_ROLES];
 	struct ftr_role *r = &e.rs.roles[e.rs.nroles];
 
 	r->id = e.rs.nroles++;
 	r->kind = kind;
 	r->mode = mode;
+	r->st = &st[r->id];
+	r->st->tid = 77 + r->id;	/* the thread the kernel log names */
 	r->ops = kind == FTR_R_CHURN ? ftr_churn_roles[mode] : NULL;
 	snprintf(r->name, sizeof(r->name), "%s", name);
 	r->log = calloc(1, ftr_oplog_size(CAP));
@@ -204,7 +207,10 @@ static void dio_run(const char *kmsg_file)
 	if (env.kmsg.fd > 0)
 		ftr_kmsg_stop(&env.kmsg);
 	ftr_kmsg_start(&env.kmsg);
+	env.caps.odirect.ok = true;
 	add_role(FTR_R_WRITER, FTR_P_DIRECT, "direct-writer0");
+	log_op(0, FTR_OP_WRITE, 100, 200, 0, 8, 0);
+	e.rs.roles[0].log->e[0].path = FTR_P_DIRECT;
 	bad(FTR_ST_READ, 3, FTR_LOST, FTR_P_DIRECT);
 	bad(FTR_ST_MAP, 3, FTR_LOST, FTR_P_DIRECT);
 }
@@ -223,24 +229,38 @@ static void test_dio_stale(void)
 	dio_run(other);	/* the kernel complained about another file */
 	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_NONE);
 
+	dio_run(path);	/* ... about another thread of this test */
+	e.rs.roles[0].st->tid = 78;
+	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_NONE);
+
+	dio_run(path);	/* the O_DIRECT write was two epochs before the loss */
+	e.rs.roles[0].log->e[0].epoch = 3;
+	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_NONE);
+
+	dio_run(path);	/* only a racing reader saw it */
+	e.l.nbads = 0;
+	bad(FTR_ST_RACING, 3, FTR_LOST, FTR_P_DIRECT);
+	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_NONE);
+
 	/* The disk has the version before the O_DIRECT write too: the write is lost, and
 	 * only a store that dirtied the stale folio after it explains that. */
-	for (int store_after = 0; store_after < 2; store_after++) {
+	for (int store = 0; store < 3; store++) {	/* before the write, after it, after it in another epoch */
 		dio_run(path);
 		ftr_stamp(&e.a.oracle, old, 3, 0, FTR_P_DIRECT);
 		fd = open(path, O_WRONLY);
 		CHECK(fd >= 0 && pwrite(fd, old, FTR_BLOCK, 3 * FTR_BLOCK) == FTR_BLOCK && !fsync(fd));
 		close(fd);
+		bad(FTR_ST_DISK, 3, FTR_LOST, FTR_P_DIRECT);
 		for (size_t i = 0; i < e.l.nbads; i++)
 			e.l.bads[i].b.found = (struct ftr_found){ .stamp_valid = true, .file_id = 1, .block = 3, .gen = 1 };
 		add_role(FTR_R_WRITER, FTR_P_MMAP, "mmap-writer1");
-		log_op(0, FTR_OP_WRITE, 100, 200, 0, 8, 0);
-		e.rs.roles[0].log->e[0].path = FTR_P_DIRECT;
-		log_op(1, FTR_OP_WRITE, store_after ? 300 : 50, 400, 100, 1, 0);
+		log_op(1, FTR_OP_WRITE, store ? 300 : 50, 400, 100, 1, 0);
 		e.rs.roles[1].log->e[0].path = FTR_P_MMAP;
-		CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, store_after ? FTR_KI_DIO_WRITEBACK : FTR_KI_NONE);
+		e.rs.roles[1].log->e[0].epoch = store == 2 ? 2 : 1;
+		CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, store == 1 ? FTR_KI_DIO_WRITEBACK : FTR_KI_NONE);
+		if (store == 1)
+			CHECK(strstr(ev, "hold the version before it, also on the disk"));
 	}
-	CHECK(strstr(ev, "hold the version before it, also on the disk"));
 }
 
 static void zero_run(void)
