@@ -94,8 +94,13 @@ static int op_fork(struct ftr_role *r)
 		_exit(m && ftr_oracle_check(&a->oracle, m, off / FTR_BLOCK, a->pmd / FTR_BLOCK,
 					    (uint64_t *)p->buf, NULL, 0, NULL) ? 1 : 0);
 	}
-	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+	if (waitpid(pid, &status, 0) != pid)
 		return ftr_op_done(r, FTR_OP_READ, t0, off, a->pmd, ECHILD, 1000);
+	if (!WIFEXITED(status)) {
+		ftr_contract_fail(r, "a MAP_PRIVATE child of [%#llx, +PMD) died of signal %d (%s)",
+				  (unsigned long long)off, WTERMSIG(status), strsignal(WTERMSIG(status)));
+		return ftr_op_done(r, FTR_OP_READ, t0, off, a->pmd, ECHILD, 1000);
+	}
 	if (WEXITSTATUS(status) == 2)
 		ftr_contract_fail(r, "a MAP_PRIVATE child lost its own write after MADV_COLLAPSE of its copy");
 	else if (WEXITSTATUS(status) == 1)
@@ -155,6 +160,10 @@ static int op_exit(struct ftr_role *r)
 	ftr_pause_us(r, 500);
 	kill(pid, SIGKILL);
 	waitpid(pid, &status, 0);
+	/* Our SIGKILL, or a crash of the child while it collapsed. */
+	if (WIFSIGNALED(status) && WTERMSIG(status) != SIGKILL)
+		ftr_contract_fail(r, "a child collapsing [%#llx, +PMD) died of signal %d (%s)",
+				  (unsigned long long)off, WTERMSIG(status), strsignal(WTERMSIG(status)));
 	return ftr_op_done(r, FTR_OP_READ, t0, off, a->pmd, 0, 1000);
 }
 
