@@ -6,7 +6,9 @@
 
 const char *const ftr_stage_names[FTR_ST_NR] = {
 	[FTR_ST_RACING] = "a racing reader", [FTR_ST_READ] = "read()", [FTR_ST_MAP] = "the mapping",
-	[FTR_ST_MAP2] = "a second mapping", [FTR_ST_EVICTED] = "read() after eviction",
+	[FTR_ST_MAP2] = "a second mapping",
+	[FTR_ST_DURABLE] = "an O_DIRECT read of the disk after msync(MS_SYNC) and fsync, the mappings live",
+	[FTR_ST_EVICTED] = "read() after eviction",
 	[FTR_ST_DISK] = "an O_DIRECT read of the disk after fsync",
 };
 

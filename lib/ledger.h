@@ -18,7 +18,8 @@
 /* A bad block as one check saw it (verify.c): for the report, and for the evidence
  * of known issues, which must cover every one (known.h). */
 enum ftr_stage {
-	FTR_ST_RACING, FTR_ST_READ, FTR_ST_MAP, FTR_ST_MAP2, FTR_ST_EVICTED, FTR_ST_DISK, FTR_ST_NR
+	FTR_ST_RACING, FTR_ST_READ, FTR_ST_MAP, FTR_ST_MAP2, FTR_ST_DURABLE, FTR_ST_EVICTED, FTR_ST_DISK,
+	FTR_ST_NR
 };
 extern const char *const ftr_stage_names[FTR_ST_NR];
 

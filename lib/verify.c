@@ -105,7 +105,8 @@ static bool verify_read(struct ftr_arena *a, const struct ftr_roles *rs, struct 
  * lost data resident (a leaked reference, a folio stuck under writeback) cannot hide
  * it from this.  false on wrong data; *done whether it ran.
  */
-static bool verify_disk(struct ftr_arena *a, const struct ftr_roles *rs, struct ftr_ledger *l, bool *done)
+static bool verify_disk(struct ftr_arena *a, const struct ftr_roles *rs, struct ftr_ledger *l,
+			enum ftr_stage stage, bool *done)
 {
 	int fd;
 	bool ok;
@@ -115,12 +116,30 @@ static bool verify_disk(struct ftr_arena *a, const struct ftr_roles *rs, struct 
 		return true;
 	fd = open(a->path, O_RDONLY | O_DIRECT | O_CLOEXEC);
 	if (fd < 0)
-		return cannot_check(l, FTR_ST_DISK, strerror(errno));
-	ok = verify_read(a, rs, l, fd, FTR_ST_DISK);
+		return cannot_check(l, stage, strerror(errno));
+	ok = verify_read(a, rs, l, fd, stage);
 	close(fd);
 	*done = !l->broken[0];
-	l->disk_epochs += *done;
 	return ok;
+}
+
+/*
+ * msync(MS_SYNC) and fsync promise that every store that completed before them is on
+ * the disk, with the mappings still in place.  The check after eviction unmaps first,
+ * and an unmap carries a dirty PTE or PMD bit into the folio: a kernel that forgot to
+ * mark a stored-to THP dirty would be repaired by it.  This one is not.
+ */
+static bool verify_durable(struct ftr_arena *a, const struct ftr_roles *rs, struct ftr_ledger *l)
+{
+	bool done;
+
+	if (msync(a->map, a->size, MS_SYNC) || fsync(a->fd)) {
+		if (!l->broken[0])
+			snprintf(l->broken, sizeof(l->broken), "msync/fsync after epoch %llu failed: %s",
+				 (unsigned long long)l->epochs, strerror(errno));
+		return false;
+	}
+	return verify_disk(a, rs, l, FTR_ST_DURABLE, &done);
 }
 
 static bool verify_map(struct ftr_arena *a, const struct ftr_roles *rs, struct ftr_ledger *l, const char *map, enum ftr_stage stage)
@@ -350,8 +369,10 @@ bool ftr_verify_epoch(struct ftr_arena *a, const struct ftr_roles *rs, struct ft
 		 * checks is checked before the eviction drops it. */
 		if (a->khugepaged)
 			drain_trace(a, rs, l);
+		ok &= verify_durable(a, rs, l);
 		resident = evict(a, l);
-		ok &= verify_disk(a, rs, l, &disk);
+		ok &= verify_disk(a, rs, l, FTR_ST_DISK, &disk);
+		l->disk_epochs += disk;
 		ok &= verify_read(a, rs, l, a->fd, FTR_ST_EVICTED);
 		if (!disk && resident)
 			for (size_t i = 0; i < a->size / a->psz; i++)

@@ -148,14 +148,15 @@ run_expect "... and the runner refuses it before it sets anything up" 2 \
 	"^run_tests.sh: --known-issues .* line 2: unknown issue id" \
 	"$REPO/run_tests.sh" --fs tmpfs -t collapse_basic --known-issues "$BUILD/bad-known-issues"
 
-section "the check after eviction proves itself (xfs on a loop device)"
-run_expect "--inject stale-disk: old disk blocks under a clean page cache fail after eviction" 1 \
-	'^# # WRONG DATA on xfs .* seen through read\(\) after eviction after epoch 1:' \
+section "the checks against the disk prove themselves (xfs on a loop device)"
+run_expect "--inject stale-disk: old disk blocks under a clean page cache fail on the disk, mappings live" 1 \
+	'^# # WRONG DATA on xfs .* seen through an O_DIRECT read of the disk after msync\(MS_SYNC\) and fsync, the mappings live after epoch 1:' \
 	"$REPO/run_tests.sh" --fs xfs -t collapse_write:xfs --quick --seed 5 --test-args=--inject=stale-disk
 expect_more "... as the lost write it is" '^# # oracle: class=LOST blocks=1$'
+expect_more "... and after eviction" '^# # wrong data also through read\(\) after eviction after epoch 1: 1 blocks'
 expect_none "... which read() and the mappings did not see" 'seen through (read\(\)|the mapping|a second mapping) after epoch'
 run_expect "--inject stale-resident: an old disk block under a page that stays resident fails on the disk" 1 \
-	'^# # WRONG DATA on xfs .* seen through an O_DIRECT read of the disk after fsync after epoch 1:' \
+	'^# # WRONG DATA on xfs .* seen through an O_DIRECT read of the disk after msync' \
 	"$REPO/run_tests.sh" --fs xfs -t collapse_write:xfs --quick --seed 5 --test-args=--inject=stale-resident
 expect_more "... as the lost write it is" '^# # oracle: class=LOST blocks=1$'
 expect_none "... which the buffered read after eviction, served by the resident page, did not see" \
