@@ -120,6 +120,33 @@ static int header(struct ftr_replay *rp, char *line, char *why, size_t len)
 	return 0;
 }
 
+int ftr_replay_header(struct ftr_replay *rp, const char *file, char *why, size_t len)
+{
+	FILE *f = fopen(file, "re");
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t got;
+	int ret = -1;
+
+	memset(rp, 0, sizeof(*rp));
+	rp->file = file;
+	if (!f)
+		return snprintf(why, len, "%s", strerror(errno)), -1;
+	while ((got = getline(&line, &cap, f)) > 0) {
+		if (line[got - 1] == '\n')
+			line[got - 1] = '\0';
+		if (!strncmp(line, FTR_REPLAY_HEADER " ", sizeof(FTR_REPLAY_HEADER))) {
+			ret = header(rp, line, why, len);
+			break;
+		}
+	}
+	if (got <= 0)
+		snprintf(why, len, "no \"%s\" line: not a --record file of this version", FTR_REPLAY_HEADER);
+	free(line);
+	fclose(f);
+	return ret;
+}
+
 static int find_name(const char *const *names, int n, const char *s)
 {
 	for (int i = 0; i < n; i++)

@@ -77,6 +77,10 @@ struct ftr_replay {
 /* Writes the machine section of a run of epochs (after the roles stopped). */
 void ftr_replay_write(const struct ftr_arena *a, const struct ftr_roles *rs, uint64_t epochs, FILE *f);
 
+/* Reads only the run a record describes (its header line), whatever the record holds
+ * (churn roles, a wrapped log): what --minimize starts from.  0, or -1 with why. */
+int ftr_replay_header(struct ftr_replay *rp, const char *file, char *why, size_t len);
+
 /*
  * Reads a record.  Returns 0, or -1 with why filled: not a record with a machine
  * section, malformed, or one that cannot be replayed (a wrapped ring, churn roles,

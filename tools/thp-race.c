@@ -14,9 +14,11 @@
  * epoch by epoch (lib/replay.h).  Timing is not replayed.  Records with churn roles,
  * khugepaged or --fzsync, or whose log wrapped, are refused with the reason.
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "engine.h"
@@ -39,11 +41,13 @@ static void usage(const char *prog)
 	       "       [--file-pmds N] [selftest options: --dir DIR --fs LABEL --duration S --seed N\n"
 	       "       --file-size SIZE --record FILE --verbose --known-issues FILE ...]\n"
 	       "   or: %s --replay FILE [--dir DIR --fs LABEL --record FILE --verbose --known-issues FILE --timeout-mul N]\n"
+	       "   or: %s --minimize FILE [--tries K] [--budget S] [--dir DIR --fs LABEL ...]: the smallest run\n"
+	       "       that still fails like the recorded one (K runs a cut, default 3; S seconds, default 600)\n"
 	       "MIX is name=count,... e.g. --writers write=2,uring=1,mmap=2; a name alone counts 1.\n"
 	       "  writers: write pwrite pwritev2 uring uring-fixed mmap direct openw\n"
 	       "  readers: read map map2 bigread splice sendfile copy\n"
 	       "  churn:   ",
-	       prog, prog);
+	       prog, prog, prog);
 	for (unsigned i = 0; i < ftr_churn_nr; i++)
 		printf("%s%s", i ? " " : "", ftr_churn_roles[i]->name);
 	printf("\nDefault: --writers write=1,mmap=1 --readers read=1,map2=1, MADV_COLLAPSE, auto split.\n"
@@ -151,6 +155,171 @@ static void progress(const struct ftr_roles *rs, const struct ftr_ledger *l)
 		 (unsigned long long)ok, (unsigned long long)tried, line);
 }
 
+/*
+ * --minimize RECORD: from the record of a failing run to the smallest command line
+ * that still fails.  Each cut (one role fewer, no splitter, half the file, half the
+ * time) is kept when a run with it fails within `tries` runs of the recorded seed;
+ * the rest of the command line (--dir, --fs, --known-issues, ...) goes to every run.
+ * It stops when no cut fails any more or the budget is spent, then measures how often
+ * the smallest one fails.
+ */
+struct cut {
+	char mix[3][256];	/* writers, readers, churn */
+	char split[16];
+	size_t size;
+	double duration;
+};
+
+static void cut_cmd(const struct ftr_replay *rp, const struct cut *c, char *buf, size_t len)
+{
+	snprintf(buf, len, "--writers %s --readers '%s'%s%s --collapse %s --split %s --pause-us %u --seed %llu "
+		 "--file-size %zu --duration %g%s%s%s%s", c->mix[0], c->mix[1], c->mix[2][0] ? " --churn " : "",
+		 c->mix[2], rp->collapse, c->split, rp->pause_us, (unsigned long long)rp->seed, c->size, c->duration,
+		 rp->fzsync ? " --fzsync" : "", rp->ro ? " --ro" : "", strcmp(rp->inject, "none") ? " --inject " : "",
+		 strcmp(rp->inject, "none") ? rp->inject : "");
+}
+
+/* One run of the cut, quietly: whether it failed (exit 1). */
+static bool cut_fails(const char *self, const struct ftr_replay *rp, const struct cut *c, char **extra, int nextra)
+{
+	char sz[32], dur[32], pause[32], seed[32];
+	const char *argv[40 + nextra];
+	int n = 0, status;
+	pid_t pid;
+
+	snprintf(sz, sizeof(sz), "%zu", c->size);
+	snprintf(dur, sizeof(dur), "%g", c->duration);
+	snprintf(pause, sizeof(pause), "%u", rp->pause_us);
+	snprintf(seed, sizeof(seed), "%llu", (unsigned long long)rp->seed);
+	argv[n++] = self;
+	argv[n++] = "--writers", argv[n++] = c->mix[0];
+	argv[n++] = "--readers", argv[n++] = c->mix[1];
+	if (c->mix[2][0])
+		argv[n++] = "--churn", argv[n++] = c->mix[2];
+	argv[n++] = "--collapse", argv[n++] = rp->collapse;
+	argv[n++] = "--split", argv[n++] = c->split;
+	argv[n++] = "--pause-us", argv[n++] = pause;
+	argv[n++] = "--seed", argv[n++] = seed;
+	argv[n++] = "--file-size", argv[n++] = sz;
+	argv[n++] = "--duration", argv[n++] = dur;
+	if (rp->fzsync)
+		argv[n++] = "--fzsync";
+	if (rp->ro)
+		argv[n++] = "--ro";
+	if (strcmp(rp->inject, "none"))
+		argv[n++] = "--inject", argv[n++] = rp->inject;
+	for (int i = 0; i < nextra; i++)
+		argv[n++] = extra[i];
+	argv[n] = NULL;
+	fflush(stdout);
+	pid = fork();
+	if (!pid) {
+		int fd = open("/dev/null", O_WRONLY);
+
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		execv(self, (char **)argv);
+		_exit(127);
+	}
+	return pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 1;
+}
+
+/* The mix without one of its k-th name's roles; false if it has no k-th name. */
+static bool mix_less(const char *mix, int k, char *out, size_t len)
+{
+	char buf[256], *tok, *save;
+	size_t o = 0;
+	bool found = false;
+	int i = 0;
+
+	snprintf(buf, sizeof(buf), "%s", mix);
+	out[0] = '\0';
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save), i++) {
+		char *eq = strchr(tok, '=');
+		long cnt = eq ? strtol(eq + 1, NULL, 10) : 1;
+
+		if (eq)
+			*eq = '\0';
+		if (i == k) {
+			found = true;
+			cnt--;
+		}
+		if (cnt > 0 && o < len)
+			o += snprintf(out + o, len - o, "%s%s=%ld", o ? "," : "", tok, cnt);
+	}
+	return found;
+}
+
+static int minimize(const char *prog, const char *record, int tries, double budget, char **extra, int nextra)
+{
+	static const char *const kinds[3] = { "writer", "reader", "churn role" };
+	char self[4096], why[200], cmd[1200];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	uint64_t end = ftr_now_ns() + (uint64_t)(budget * 1e9);
+	struct ftr_replay rp;
+	struct cut best, c;
+	bool progress = true;
+	int failed = 0;
+
+	if (n <= 0 || ftr_replay_header(&rp, record, why, sizeof(why)))
+		return bad(prog, "--minimize", record, n <= 0 ? strerror(errno) : why), FTR_EXIT_USAGE;
+	self[n] = '\0';
+	best = (struct cut){ .size = rp.size, .duration = rp.duration > 0 ? rp.duration : 2 };
+	snprintf(best.mix[0], sizeof(best.mix[0]), "%s", rp.writers);
+	snprintf(best.mix[1], sizeof(best.mix[1]), "%s", rp.readers);
+	snprintf(best.mix[2], sizeof(best.mix[2]), "%s", rp.churn);
+	snprintf(best.split, sizeof(best.split), "%s", rp.split);
+	cut_cmd(&rp, &best, cmd, sizeof(cmd));
+	printf("# minimize: %s, %d tries a cut, %.0f s\n# minimize: from %s\n", record, tries, budget, cmd);
+	while (progress && ftr_now_ns() < end) {
+		progress = false;
+		for (int step = 0; !progress && ftr_now_ns() < end; step++) {
+			char what[300];
+			int k = step;
+
+			c = best;
+			/* Cuts in order: a role of each mix, the splitter, half the file, half the time. */
+			if (k < 3 * 16) {
+				if (!mix_less(best.mix[k / 16], k % 16, c.mix[k / 16], sizeof(c.mix[0])) ||
+				    (k / 16 == 0 && !c.mix[0][0]))
+					continue;
+				snprintf(what, sizeof(what), "one %s fewer (%s -> '%s')", kinds[k / 16], best.mix[k / 16],
+					 c.mix[k / 16]);
+			} else if ((k -= 3 * 16) == 0) {
+				if (!strcmp(best.split, "none"))
+					continue;
+				snprintf(c.split, sizeof(c.split), "none");
+				snprintf(what, sizeof(what), "no splitter");
+			} else if (k == 1) {
+				if (best.size <= rp.pmd)
+					continue;
+				c.size = best.size / 2 / rp.pmd * rp.pmd;
+				snprintf(what, sizeof(what), "half the file (%zu bytes)", c.size);
+			} else if (k == 2) {
+				if (best.duration <= 0.5)
+					continue;
+				c.duration = best.duration / 2;
+				snprintf(what, sizeof(what), "half the time (%g s)", c.duration);
+			} else {
+				break;
+			}
+			for (int t = 0; t < tries && !progress; t++)
+				progress = cut_fails(self, &rp, &c, extra, nextra);
+			printf("# minimize: %s: %s\n", what, progress ? "still fails, kept" : "passes, dropped");
+			if (progress)
+				best = c;
+		}
+	}
+	for (int t = 0; t < 2 * tries; t++)
+		failed += cut_fails(self, &rp, &best, extra, nextra);
+	cut_cmd(&rp, &best, cmd, sizeof(cmd));
+	printf("# minimize: smallest failing run, failed %d of %d runs: %s %s", failed, 2 * tries, self, cmd);
+	for (int i = 0; i < nextra; i++)
+		printf(" %s", extra[i]);
+	printf("\n");
+	return failed ? FTR_EXIT_FAIL : FTR_EXIT_PASS;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct ftr_test t = {
@@ -173,6 +342,29 @@ int main(int argc, char **argv)
 
 	if (!pass)
 		return FTR_EXIT_FAIL;
+	/* --minimize RECORD [--tries K] [--budget S]: everything else goes to each run. */
+	for (int i = 1; i + 1 < argc; i++)
+		if (!strcmp(argv[i], "--minimize")) {
+			const char *record = argv[i + 1];
+			char **extra = calloc(argc, sizeof(*extra));
+			double budget = 600;
+			int tries = 3, nextra = 0;
+
+			for (int j = 1; extra && j < argc; j++) {
+				if (j == i || j == i + 1)
+					continue;
+				if (!strcmp(argv[j], "--tries") && j + 1 < argc)
+					tries = atoi(argv[++j]);
+				else if (!strcmp(argv[j], "--budget") && j + 1 < argc)
+					budget = strtod(argv[++j], NULL);
+				else
+					extra[nextra++] = argv[j];
+			}
+			if (!extra || tries < 1 || budget <= 0)
+				return bad(prog, "--minimize", record, "--tries and --budget must be positive"), FTR_EXIT_USAGE;
+			ftr_now_reset();
+			return minimize(prog, record, tries, budget, extra, nextra);
+		}
 	pass[npass++] = argv[0];
 	for (int i = 1; i < argc; i++) {
 		char *opt = argv[i], *val = NULL, *eq = NULL, *end;

@@ -139,6 +139,12 @@ expect_more "... with the kernel's events in that call" '^#     .*-[0-9]+ +\[[0-
 run_expect "a record made before lib/ was layered still replays, operation for operation" 0 \
 	'^# replay of .*: ([0-9]+) of \1 recorded operations done in 2 of 2 epochs, 0 skipped' \
 	"$BUILD/tools/thp-race" --replay "$FTR_FIXTURES/record-6.18-tmpfs-v1.txt"
+run_expect "a failing run's record (--record) ..." 1 '^not ok 1 data' \
+	"$BUILD/tools/thp-race" --duration 1 --seed 5 --writers write=1,mmap=1 --readers read=1 --churn fsync=1 \
+	--inject lost-write --record "$BUILD/min.rec"
+T=300 run_expect "... is minimized to the smallest run that still fails (thp-race --minimize)" 1 \
+	"^# minimize: smallest failing run, failed [1-9][0-9]* of 2 runs: .* --writers [a-z]+=1 --readers '' --collapse madvise --split none .*--file-size 2097152 --duration 0.5 --inject lost-write" \
+	"$BUILD/tools/thp-race" --minimize "$BUILD/min.rec" --tries 1 --budget 200
 run_expect "bad input is one line and exit status 2" 2 "--duration '0': must be a positive" \
 	"$ST/collapse_write" --duration 0
 printf 'collapse_openw:ext4 ro-thp-openw-truncate\ncollapse_write:xfs no-such-issue\n' >"$BUILD/bad-known-issues"
