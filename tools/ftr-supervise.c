@@ -9,9 +9,10 @@
  * our stdout behind STR.  Our own notes carry STR too, and the first line is always
  * "STRsession SID".  At the deadline, before anything is killed, "PROG --session SID
  * --sysrq" says what the session's tasks wait on; then the session gets SIGTERM and,
- * GRACE seconds later, SIGKILL.  We are a child subreaper, so a process that left the
- * session (setsid again) is still ours once its parent died: it is killed too.  After
- * CMD exited, whatever of it still holds the pipe 2 s later is killed as well.
+ * GRACE seconds later, SIGKILL.  A process that left the session (setsid again) is
+ * found by its parent links, which stay ours when its parent died since we are a child
+ * subreaper: it is killed too.  After CMD exited, whatever of it still holds the pipe
+ * 2 s later is killed as well.
  *
  * With TEXT and a terminal on stderr, a progress line "TEXT Ns/Ts" is kept there.
  *
