@@ -164,7 +164,8 @@ done < <(grep -E '^(not )?ok ' <<<"$out")
 
 section "ThreadSanitizer: the engine's own userspace is race-free"
 tsan=$BUILD/tsan
-if make -s -C "$REPO" SANITIZE=thread O="$tsan" CC="${TSAN_CC:-gcc}" all >/dev/null 2>&1; then
+# OUTPUT too: under "make check OUTPUT=DIR" MAKEFLAGS hands DIR down, and it would win over O.
+if make -s -C "$REPO" SANITIZE=thread O="$tsan" OUTPUT="$tsan" CC="${TSAN_CC:-gcc}" all >/dev/null 2>&1; then
 	for t in collapse_mixed collapse_openw; do
 		out=$(TSAN_OPTIONS="halt_on_error=1 exitcode=66" timeout 300 \
 			"$tsan/selftests/$t" --duration 2 --seed 11 "${KNOWN[@]}" 2>&1)
