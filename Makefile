@@ -84,8 +84,9 @@ emit_tests:
 
 install: all
 	@test -n "$(INSTALL_PATH)" || { echo "install: INSTALL_PATH=DIR is required" >&2; exit 2; }
-	mkdir -p $(INSTALL_PATH)/selftests $(INSTALL_PATH)/tools
+	mkdir -p $(INSTALL_PATH)/selftests $(INSTALL_PATH)/tools $(INSTALL_PATH)/runner
 	install -m 0755 run_tests.sh $(INSTALL_PATH)/
+	install -m 0644 runner/*.sh $(INSTALL_PATH)/runner/
 	install -m 0644 settings config known-issues $(INSTALL_PATH)/
 	install -m 0755 $(TEST_BINS) $(INSTALL_PATH)/selftests/
 	$(if $(TOOL_BINS),install -m 0755 $(TOOL_BINS) $(INSTALL_PATH)/tools/)

@@ -6,7 +6,8 @@
 # A test that cannot fail is a defect, so besides the unit tests this makes every
 # detector fire on purpose: each kind of data damage must be classified as its class,
 # the THP contract check, the errno contract check, the kernel-log watch and the
-# engine's hang watchdog must fail a run, and the runner's timeout and cleanup are proven by runner_checks.sh.
+# engine's hang watchdog must fail a run, a recorded hang must be diagnosed, and the runner's
+# timeout, hang diagnosis and cleanup are proven by runner_checks.sh.
 # Then a ThreadSanitizer build of the engine must race cleanly, and the --quick
 # profile runs every selftest on every scratch filesystem.
 #
@@ -154,6 +155,17 @@ run_expect "... and the runner refuses it before it sets anything up" 2 \
 	"^run_tests.sh: --known-issues .* line 2: unknown issue id" \
 	"$REPO/run_tests.sh" --fs tmpfs -t collapse_basic --known-issues "$BUILD/bad-known-issues"
 
+section "a hang is diagnosed: the sysrq-w parser on a dump recorded under 7.2"
+# lib/tests/fixtures/sysrq-w-7.2-collapse-holes-xfs.txt: the console of a 7.2.13-debugvm
+# guest that deadlocked in collapse_holes on xfs, with vm-run's sysrq-w and sysrq-l.
+run_expect "hang-summary names both sides of the collapse/fallocate deadlock first" 0 \
+	'^hang: summary: deadlock\? xfs_flush_unmap_range<-truncate_inode_pages_range<-__filemap_get_folio_mpol waits folio lock \(collapse_holes 525\); collapse_file<-page_cache_sync_readahead<-page_cache_ra_order waits rwsem\(read\) \(collapse_holes 522\); ' \
+	"$BUILD/tools/hang-summary" --log "$FTR_FIXTURES/sysrq-w-7.2-collapse-holes-xfs.txt"
+expect_more "... a line for each of the 8 blocked tasks, none from the CPU backtraces after them" \
+	'^hang: 8 blocked tasks in the sysrq-w dump of '
+expect_more "... and the writers queued behind xfs_ilock, with their frames" \
+	'^hang:   collapse_holes\[519\] D waits rwsem\(write\): vfs_write<-xfs_file_buffered_write<-xfs_ilock$'
+
 section "the checks against the disk prove themselves (xfs on a loop device)"
 run_expect "--inject stale-disk: old disk blocks under a clean page cache fail on the disk, mappings live" 1 \
 	'^# # WRONG DATA on xfs .* seen through an O_DIRECT read of the disk after msync\(MS_SYNC\) and fsync, the mappings live after epoch 1:' \
@@ -202,7 +214,8 @@ fi
 
 section "ThreadSanitizer: the engine's own userspace is race-free"
 tsan=$BUILD/tsan
-if make -s -C "$REPO" SANITIZE=thread O="$tsan" CC="${TSAN_CC:-gcc}" all >/dev/null 2>&1; then
+# OUTPUT too: under "make check OUTPUT=DIR" MAKEFLAGS hands DIR down, and it would win over O.
+if make -s -C "$REPO" SANITIZE=thread O="$tsan" OUTPUT="$tsan" CC="${TSAN_CC:-gcc}" all >/dev/null 2>&1; then
 	for t in collapse_mixed collapse_openw; do
 		out=$(TSAN_OPTIONS="halt_on_error=1 exitcode=66" timeout 300 \
 			"$tsan/selftests/$t" --duration 2 --seed 11 "${KNOWN[@]}" 2>&1)

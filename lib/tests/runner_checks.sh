@@ -120,6 +120,9 @@ EOF
 		cp "$d/fake_pass" "$d/$n"
 	done
 	chmod -R a+rX "$1"
+	# The runner finds its supervisor beside the tests; the fakes borrow the build's.
+	[[ -d $BUILD/tools ]] && ln -s "$BUILD/tools" "$1/tools"
+	return 0
 }
 
 FAKES=$TMP/fakes
@@ -255,6 +258,19 @@ check_hang() {
 	fi
 	trace_checks hang "$sid" "$out" "$mnt"
 	check "hang: summary line" test "$(tail -n1 <<<"$out")" = "0 passed, 1 failed, 0 skipped"
+	# Diagnosed before anything was killed: what each task of the session waits on.
+	awk '/^# hang: summary: /{ s = NR } /^# TIMEOUT: killing session/{ t = NR } END { exit !(s && t && s < t) }' <<<"$out"
+	expect "hang: the blocked tasks were named before the kill"
+	local summary
+	summary=$(grep -m1 '^# hang: summary: ' <<<"$out")
+	if [[ $HANG_TEST == fake_* ]]; then
+		check "hang: the summary names the fake's sleep: $summary" grep -Eq 'waits (sleep|wait\(\))' <<<"$summary"
+	else
+		# lib/test.c hang(): two processes in pause(); the kernel's frame is
+		# __do_sys_pause since syscall wrappers (4.17), sys_pause before.
+		check "hang: the summary names pause(), where --inject hang sleeps, in both processes: $summary" \
+			grep -Eq "^# hang: summary: (__do_sys_pause|sys_pause) waits pause\(\) \($HANG_TEST ${sid:-x} [0-9]+\)\$" <<<"$summary"
+	fi
 	check "hang: nothing left in the scratch dir" nothing_left
 }
 
@@ -486,6 +502,45 @@ check_mix() {
 	check "--dir: user's files kept, nothing of ours left" test "$(ls -A "$d")" = user-file
 }
 
+# ---------------------------------------------------------------------------
+# (f) tools/ftr-supervise alone: the status, the deadline, a session left behind.
+# ---------------------------------------------------------------------------
+check_supervisor() {
+	local sup=$BUILD/tools/ftr-supervise out rc t0 tag=9999.$$ pid
+	if [[ ! -x $sup ]]; then
+		nok "supervisor: $sup is missing"
+		return
+	fi
+	out=$("$sup" --prefix '> ' -- sh -c 'echo "@@ftr-runner exit 0"; echo err >&2; exit 3'); rc=$?
+	[[ $rc == 3 && $out =~ ^\>\ session\ [0-9]+$'\n'\>\ @@ftr-runner\ exit\ 0$'\n'\>\ err$ ]]
+	expect "supervisor: exit 3 passed on; stdout and stderr behind the prefix, nothing in-band"
+	"$sup" -- sh -c 'kill -KILL $$' >/dev/null; rc=$?
+	check "supervisor: a test killed by SIGKILL is status 137 ($rc)" test "$rc" = 137
+	# At the deadline: TERM ignored, a grandchild in a session of its own.
+	t0=$SECONDS
+	out=$("$sup" --timeout 1 --grace 1 -- sh -c "trap '' TERM; setsid sleep $tag & sleep $tag"); rc=$?
+	diag <<<"$out"
+	[[ $rc == 124 ]] && grep -q '^TIMEOUT: killing session [0-9]* after 1s$' <<<"$out"
+	expect "supervisor: the deadline is status 124 and a TIMEOUT line ($rc after $((SECONDS - t0))s)"
+	check "supervisor: the session and the child that left it are gone" wait_for 20 pid_gone_all "sleep $tag"
+	# A test that exits and leaves a process holding its pipe, or one that does not.
+	out=$("$sup" -- sh -c "sleep $tag & exit 0"); rc=$?
+	[[ $rc == 0 ]] && grep -q '^test left processes behind; killing session' <<<"$out" && pid_gone_all "sleep $tag"
+	expect "supervisor: what holds the pipe after the test exited is killed, status 0"
+	out=$("$sup" -- sh -c "sleep $tag >/dev/null 2>&1 & exit 0"); rc=$?
+	[[ $rc == 0 ]] && grep -q '^killing leftover processes of session' <<<"$out" && pid_gone_all "sleep $tag"
+	expect "supervisor: a leftover process of the session is killed, status 0"
+	# SIGTERM to the supervisor: the session goes first.
+	"$sup" -- sh -c "trap '' TERM; sleep $tag" >"$TMP/sup.log" &
+	pid=$!
+	wait_for 50 pgrep -f "sleep $tag" >/dev/null
+	kill -TERM "$pid"; wait "$pid"; rc=$?
+	[[ $rc == 143 ]] && pid_gone_all "sleep $tag"
+	expect "supervisor: SIGTERM kills the session, then status 143 ($rc)"
+}
+pid_gone_all() { ! pgrep -f "$1" >/dev/null; }
+
+check_supervisor
 check_hang
 check_signal INT
 check_signal TERM

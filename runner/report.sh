@@ -1,0 +1,43 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# runner/report.sh - what run_tests.sh prints: KTAP lines, the iteration log, the
+# coverage table.
+# Sourced by run_tests.sh; no side effects but definitions.
+# shellcheck shell=bash
+
+# Output.  Everything for stdout goes through out() so --until-fail can keep
+# an iteration's full text.
+ITER_LOG=""
+COV_LINES=()
+TTY=0; [[ -t 2 ]] && TTY=1
+out() {
+	printf '%s\n' "$*"
+	[[ -n $ITER_LOG ]] && printf '%s\n' "$*" >>"$ITER_LOG"
+	# What the suite-wide coverage table is made of (tools/coverage-table.awk).
+	[[ $* == *coverage-table:* || $* == "ok "* || $* == "not ok "* ]] && COV_LINES+=("$*")
+	return 0
+}
+
+# The collapse outcomes every test reached, outcome x test, from their trace instances.
+coverage_table() {
+	local awkf
+	for awkf in "$SCRIPT_DIR/tools/coverage-table.awk" "$SCRIPT_DIR/coverage-table.awk"; do
+		[[ -f $awkf ]] || continue
+		((${#COV_LINES[@]})) || return 0
+		out "# collapse outcomes (tracefs huge_memory:mm_khugepaged_collapse_file), per test:"
+		while IFS= read -r line; do out "#   $line"; done < <(printf '%s\n' "${COV_LINES[@]}" | awk -f "$awkf")
+		return 0
+	done
+}
+
+
+N_PASS=0 N_FAIL=0 N_SKIP=0 TNUM=0
+
+report() { # ok|fail|skip NAME:LABEL [WHY]
+	TNUM=$((TNUM + 1))
+	case $1 in
+	ok) N_PASS=$((N_PASS + 1)); out "ok $TNUM $2" ;;
+	skip) N_SKIP=$((N_SKIP + 1)); out "ok $TNUM $2 # SKIP $3" ;;
+	*) N_FAIL=$((N_FAIL + 1)); out "not ok $TNUM $2${3:+ # $3}" ;;
+	esac
+}
