@@ -112,6 +112,20 @@ bool ftr_kmsg_taint_changed(struct ftr_kmsg *k, unsigned long *now)
 	return *now != k->taint0;
 }
 
+bool ftr_kmsg_splats_all(const struct ftr_kmsg *k, const char *needle)
+{
+	int first = k->nr_lines > FTR_KMSG_KEEP ? k->nr_lines - FTR_KMSG_KEEP : 0, n = 0;
+
+	for (int i = first; i < k->nr_lines; i++)
+		if (ftr_kmsg_is_splat(k->lines[i % FTR_KMSG_KEEP])) {
+			if (!strstr(k->lines[i % FTR_KMSG_KEEP], needle))
+				return false;
+			n++;
+		}
+	/* Splats that left the ring cannot be vouched for. */
+	return n == k->nr_splats;
+}
+
 bool ftr_kmsg_seen(const struct ftr_kmsg *k, const char *needle)
 {
 	int first = k->nr_lines > FTR_KMSG_KEEP ? k->nr_lines - FTR_KMSG_KEEP : 0;

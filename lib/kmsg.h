@@ -32,6 +32,8 @@ int ftr_kmsg_poll(struct ftr_kmsg *k);
 /* Current taint if it changed since start (returns true), else false. */
 bool ftr_kmsg_taint_changed(struct ftr_kmsg *k, unsigned long *now);
 /* Whether one of the kept lines contains needle. */
+/* Every splat line seen so far is still kept and contains needle. */
+bool ftr_kmsg_splats_all(const struct ftr_kmsg *k, const char *needle);
 bool ftr_kmsg_seen(const struct ftr_kmsg *k, const char *needle);
 /* Prints the kept lines as diagnostics. */
 void ftr_kmsg_dump(const struct ftr_kmsg *k, int max);

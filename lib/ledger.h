@@ -53,9 +53,12 @@ struct ftr_ledger {
 	size_t ncwin, cwin_cap;
 	/* Out of memory keeping the above: evidence is incomplete, no waiver holds. */
 	bool lost;
-	/* A check that could not run (out of memory), or writeback that failed (fsync):
-	 * the data verdict fails with the first one. */
+	/* A check that could not run (out of memory): the data verdict fails with it. */
 	char broken[200];
+	/* Writeback that reported an error (msync, fsync): a failure, unless a known issue
+	 * explains it (dio_warn_stale_pagecache() sets EIO on the mapping on purpose). */
+	int sync_err;
+	char sync_msg[160];
 	/* Epochs whose whole file was read from the disk with O_DIRECT; pages that
 	 * neither that nor the eviction got to the disk for. */
 	uint64_t disk_epochs, pages_not_on_disk;

@@ -49,6 +49,10 @@ struct ftr_env {
 	const char *name;	/* test name */
 	const char *kernel;	/* uname -r */
 	FILE *record;		/* --record, opened before the private tmpfs hides /tmp */
+	/* A kernel-log line that a waived known issue logs as its own evidence (the
+	 * kernel subtest is XFAIL, not FAIL, when it is the only splat), and why. */
+	const char *waived_splat;
+	char waived_why[200];
 };
 
 #endif

@@ -114,6 +114,9 @@ static void kernel_subtest(struct ftr_env *env, int kmsg_err)
 	if (kmsg_err) {
 		ftr_ktap_result(FTR_SKIP, "kernel", "the kernel log cannot be watched: /dev/kmsg: %s",
 				strerror(kmsg_err));
+	} else if (env->kmsg.nr_splats && env->waived_splat && ftr_kmsg_splats_all(&env->kmsg, env->waived_splat)) {
+		ftr_ktap_result(FTR_XFAIL, "kernel", "kernel log: %s: the evidence of %s", env->kmsg.first_splat,
+				env->waived_why);
 	} else if (env->kmsg.nr_splats) {
 		ftr_kmsg_dump(&env->kmsg, 40);
 		ftr_ktap_result(FTR_FAIL, "kernel", "kernel log: %s", env->kmsg.first_splat);

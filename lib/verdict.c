@@ -6,6 +6,7 @@
  * that found the range already PMD-mapped did not collapse anything.  A known kernel
  * issue fails unless a waiver covers it (known.h).
  */
+#include <errno.h>
 #include <string.h>
 
 #include "known.h"
@@ -131,10 +132,22 @@ static void data_result(const struct ftr_arena *a, const struct ftr_roles *rs, c
 			 "disk: their blocks were not checked against the disk (%s)",
 			 (unsigned long long)l->pages_not_on_disk, a->env->caps.odirect.why);
 	if (l->data_bad) {
-		/* A waiver covers known wrong data, never a check that could not run. */
+		/* A waiver covers known wrong data, never a check that could not run, nor a
+		 * writeback error the issue does not explain. */
 		id = l->broken[0] ? FTR_KI_NONE : ftr_known_data(a, rs, l, ev, sizeof(ev));
 		if (l->broken[0])
 			ftr_diag("%s", l->broken);
+		if (id && l->sync_err) {
+			if (l->sync_err == EIO && (id == FTR_KI_DIO_STALE || id == FTR_KI_DIO_WRITEBACK)) {
+				size_t o = strlen(ev);
+
+				snprintf(ev + o, sizeof(ev) - o, "; %s, as dio_warn_stale_pagecache() makes it",
+					 l->sync_msg);
+			} else {
+				ftr_diag("known issue %s does not explain: %s", ftr_known_names[id], l->sync_msg);
+				id = FTR_KI_NONE;
+			}
+		}
 		ftr_kmsg_poll(&a->env->kmsg);
 		ftr_kmsg_dump(&a->env->kmsg, 20);
 		ftr_report_replay(a, rs);
@@ -144,9 +157,9 @@ static void data_result(const struct ftr_arena *a, const struct ftr_roles *rs, c
 		} else {
 			ftr_ktap_result(FTR_FAIL, "data", "wrong data (report above)");
 		}
-	} else if (l->broken[0]) {
+	} else if (l->broken[0] || l->sync_err) {
 		ftr_report_replay(a, rs);
-		ftr_ktap_result(FTR_FAIL, "data", "%s", l->broken);
+		ftr_ktap_result(FTR_FAIL, "data", "%s", l->broken[0] ? l->broken : l->sync_msg);
 	} else if (!writes || !l->epochs || !l->verified_bytes) {
 		ftr_ktap_result(FTR_SKIP, "data", "no work to judge: %llu writes, %llu verified epochs, %llu bytes "
 				"verified through the mappings", (unsigned long long)writes,

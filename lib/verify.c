@@ -68,6 +68,16 @@ static bool cannot_check(struct ftr_ledger *l, enum ftr_stage stage, const char 
 	return false;
 }
 
+static void sync_failed(struct ftr_ledger *l, const char *what)
+{
+	if (!l->sync_err) {
+		l->sync_err = errno;
+		snprintf(l->sync_msg, sizeof(l->sync_msg), "%s after epoch %llu failed: %s", what,
+			 (unsigned long long)l->epochs, strerror(errno));
+		ftr_diag("%s", l->sync_msg);
+	}
+}
+
 /* Every block through read() of fd (the controller's, or an O_DIRECT one). */
 static bool verify_read(struct ftr_arena *a, const struct ftr_roles *rs, struct ftr_ledger *l, int fd,
 			enum ftr_stage stage)
@@ -133,12 +143,10 @@ static bool verify_durable(struct ftr_arena *a, const struct ftr_roles *rs, stru
 {
 	bool done;
 
-	if (msync(a->map, a->size, MS_SYNC) || fsync(a->fd)) {
-		if (!l->broken[0])
-			snprintf(l->broken, sizeof(l->broken), "msync/fsync after epoch %llu failed: %s",
-				 (unsigned long long)l->epochs, strerror(errno));
-		return false;
-	}
+	if (msync(a->map, a->size, MS_SYNC))
+		sync_failed(l, "msync(MS_SYNC)");
+	else if (fsync(a->fd))
+		sync_failed(l, "fsync");
 	return verify_disk(a, rs, l, FTR_ST_DURABLE, &done);
 }
 
@@ -175,9 +183,8 @@ static unsigned char *evict(struct ftr_arena *a, struct ftr_ledger *l)
 		madvise(a->map, a->size, MADV_DONTNEED);
 		madvise(a->map2, a->size, MADV_DONTNEED);
 		/* Writeback that failed lost data whatever the page cache says now. */
-		if (fsync(a->fd) && !l->broken[0])
-			snprintf(l->broken, sizeof(l->broken), "fsync after epoch %llu failed: %s",
-				 (unsigned long long)l->epochs, strerror(errno));
+		if (fsync(a->fd))
+			sync_failed(l, "fsync");
 		posix_fadvise(a->fd, 0, 0, POSIX_FADV_DONTNEED);
 		fd = open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC);
 		if (fd >= 0) {
