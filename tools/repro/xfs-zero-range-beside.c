@@ -11,9 +11,10 @@
  * mapping; the main thread checks the first half of pages, which only ever hold 0xab.
  * No collapse: MADV_COLLAPSE of xfs files fails on 6.18.
  *
- *   xfs-zero-range-beside [--seconds N] [--read] DIR
+ *   xfs-zero-range-beside [--seconds N] [--epoch N] [--read] DIR
  *
- * --read checks through read() instead of the mapping.
+ * A new file every --epoch seconds (default 2).  --read checks through read()
+ * instead of the mapping.
  */
 #include <pthread.h>
 #include "repro.h"
@@ -22,7 +23,8 @@
 #define FILL		0xab
 #define NPAGES		(FILE_SIZE / PAGE)
 
-static int fd, stop;
+static int fd, stop, files;
+static unsigned long checks;
 static char *map;
 
 static int stopped(void)
@@ -59,22 +61,16 @@ static void *storer(void *arg)
 	return NULL;
 }
 
-int main(int argc, char **argv)
+/*
+ * One epoch on a new file: its page cache starts as the large folios the 8 MiB write
+ * made.  ZERO_RANGE splits them as it goes, and zeros beside it were only ever seen in
+ * the first seconds of a file, so a long run is a series of short ones.
+ */
+static void epoch(const char *dir, char *buf, double until, double t0, int use_read)
 {
-	static const char usage[] = "[--seconds N] [--read] DIR";
-	double seconds = 60, use_read = 0, t0;
-	const struct repro_opt opts[] = { { "--read", &use_read, 0 }, { 0 } };
-	const char *dir = repro_args(argc, argv, &seconds, opts, usage);
 	const char *via = use_read ? "read()" : "the mapping";
-	unsigned long checks = 0;
 	pthread_t zt, st;
-	char *buf;
 
-	if (!dir)
-		repro_usage(usage, "DIR is required (an xfs directory)");
-	buf = malloc(FILE_SIZE);
-	if (!buf)
-		repro_fail("malloc");
 	fd = repro_file(dir, 0);
 	memset(buf, FILL, FILE_SIZE);
 	if (pwrite(fd, buf, FILE_SIZE, 0) != FILE_SIZE || fsync(fd))
@@ -84,22 +80,51 @@ int main(int argc, char **argv)
 	if (pwrite(fd, buf, 512, 2048) != 512)
 		repro_fail("pwrite");
 	map = repro_map(fd, FILE_SIZE, PROT_READ | PROT_WRITE);
+	__atomic_store_n(&stop, 0, __ATOMIC_RELAXED);
 	if (pthread_create(&zt, NULL, zeroer, NULL) || pthread_create(&st, NULL, storer, NULL))
 		repro_fail("pthread_create");
-	for (t0 = repro_now(); repro_now() < t0 + seconds; checks++) {
+	while (repro_now() < until) {
 		off_t page = (off_t)(checks * 104729 % NPAGES) * PAGE;
 		const char *p = map + page;
 
+		checks++;
 		if (use_read && pread(fd, buf, 2048, page) == 2048)
 			p = buf;
 		for (int j = 0; j < 2048; j++)
 			if (p[j] != (char)FILL)
-				repro_exit(REPRO_FOUND, "after %.1f s, %s saw %#x at offset %#llx, %d bytes before a "
-					   "ZERO_RANGE of 512 bytes in the same page (check %lu)", repro_now() - t0, via,
-					   (unsigned char)p[j], (unsigned long long)page + j, 2048 - j, checks);
+				repro_exit(REPRO_FOUND, "after %.1f s (file %d), %s saw %#x at offset %#llx, %d bytes "
+					   "before a ZERO_RANGE of 512 bytes in the same page (check %lu)",
+					   repro_now() - t0, files + 1, via, (unsigned char)p[j],
+					   (unsigned long long)page + j, 2048 - j, checks);
 	}
 	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
 	pthread_join(zt, NULL);
 	pthread_join(st, NULL);
-	repro_exit(REPRO_NONE, "%lu checks in %.0f s through %s: every byte as written", checks, seconds, via);
+	munmap(map, FILE_SIZE);
+	close(fd);
+	unlink(repro_path);
+	repro_path[0] = 0;
+	files++;
+}
+
+int main(int argc, char **argv)
+{
+	static const char usage[] = "[--seconds N] [--epoch N] [--read] DIR";
+	double seconds = 60, epoch_s = 2, use_read = 0, t0;
+	const struct repro_opt opts[] = { { "--read", &use_read, 0 }, { "--epoch", &epoch_s, 1 }, { 0 } };
+	const char *dir = repro_args(argc, argv, &seconds, opts, usage);
+	char *buf;
+
+	if (!dir)
+		repro_usage(usage, "DIR is required (an xfs directory)");
+	buf = malloc(FILE_SIZE);
+	if (!buf)
+		repro_fail("malloc");
+	for (t0 = repro_now(); repro_now() < t0 + seconds;) {
+		double until = repro_now() + epoch_s;
+
+		epoch(dir, buf, until < t0 + seconds ? until : t0 + seconds, t0, use_read);
+	}
+	repro_exit(REPRO_NONE, "%lu checks of %d files in %.0f s through %s: every byte as written", checks,
+		   files, seconds, use_read ? "read()" : "the mapping");
 }
