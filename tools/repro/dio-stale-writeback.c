@@ -18,10 +18,11 @@
  *
  * One PMD of a file in DIR: its first half is written only by O_DIRECT (the main
  * thread, one write of the half per round, each 4 KiB block stamped with the round),
- * its second half only by stores through a MADV_HUGEPAGE mapping (two threads); one
- * thread loads from the first half through the mapping, and another collapses the range (MADV_COLLAPSE, where this kernel can;
- * --no-collapse leaves large folios to the fault path).  After every round: fsync,
- * then an O_DIRECT read of the first half must return this round in every block.
+ * its second half only by a store through a MADV_HUGEPAGE mapping (a thread, once per
+ * write, timed by mincore()).  Each round starts from one folio over the PMD, read
+ * in by a fault of the mapping; --collapse also runs MADV_COLLAPSE on it in a loop.
+ * After every round: fsync, then an O_DIRECT read of the first half must return this
+ * round in every block.
  */
 #include <pthread.h>
 #include <stdbool.h>
@@ -36,7 +37,7 @@ struct stamp {
 };
 
 static char *pmd;
-static int fd, stop;
+static int fd, stop, in_dio;
 static unsigned long collapses, collapsed, stores, eio;
 
 static bool stopped(void)
@@ -44,42 +45,28 @@ static bool stopped(void)
 	return __atomic_load_n(&stop, __ATOMIC_RELAXED);
 }
 
+/*
+ * One store into the second half per O_DIRECT write, as soon as the write's first
+ * invalidation has dropped the PMD folio (mincore() says the page left the page cache):
+ * the store faults the PMD back in, reading the first half while the write is still in
+ * flight, and dirties it before the write's second invalidation.  Storing earlier, or
+ * all the time, would make the first invalidation fail and the write fall back to a
+ * buffered one.
+ */
 static void *storer(void *arg)
 {
-	unsigned int seed = (unsigned int)(uintptr_t)arg;
-
-	for (unsigned long i = 0; !stopped(); i++) {
-		size_t page = DIO_PAGES + rand_r(&seed) % (NPAGES - DIO_PAGES);
-
-		__atomic_store_n((uint64_t *)(pmd + page * PAGE + (rand_r(&seed) % 512) * 8), i,
-				 __ATOMIC_RELAXED);
-		__atomic_fetch_add(&stores, 1, __ATOMIC_RELAXED);
-		/*
-		 * Pauses let the O_DIRECT write's first invalidation succeed (a folio
-		 * dirtied again after its writeback makes it fall back to a buffered
-		 * write); the next store then faults the PMD back in while the write is
-		 * in flight.
-		 */
-		usleep(100);
-	}
-	return NULL;
-}
-
-/*
- * Loads from the O_DIRECT half: after the write's first invalidation unmapped the
- * range, one of them faults it back in, reading the blocks the write has not yet put
- * on the disk.  Reading what is being written may see old or new data; it must not
- * make the write disappear later.
- */
-static void *loader(void *arg)
-{
-	uint64_t sum = 0;
+	char *page = pmd + DIO_PAGES * PAGE;
+	unsigned char vec;
 
 	(void)arg;
-	while (!stopped())
-		for (size_t page = 0; page < DIO_PAGES; page += 64)
-			sum += __atomic_load_n((uint64_t *)(pmd + page * PAGE), __ATOMIC_RELAXED);
-	return (void *)(uintptr_t)sum;
+	while (!stopped()) {
+		if (!__atomic_load_n(&in_dio, __ATOMIC_ACQUIRE) || mincore(page, PAGE, &vec) || (vec & 1))
+			continue;
+		__atomic_store_n((uint64_t *)page + 1, ++stores, __ATOMIC_RELAXED);
+		while (__atomic_load_n(&in_dio, __ATOMIC_ACQUIRE) && !stopped())
+			;
+	}
+	return NULL;
 }
 
 static void *collapser(void *arg)
@@ -111,17 +98,19 @@ static const char *kmsg_saw_stale(void)
 		if (strstr(rec, "Page cache invalidation failure on direct I/O"))
 			return "yes";
 	}
-	return "no";
+	return "no (it is rate-limited to 10 a day)";
 }
 
 int main(int argc, char **argv)
 {
-	static const char usage[] = "[--seconds N] [--no-collapse] DIR";
-	double seconds = 60, no_collapse = 0, t0;
-	const struct repro_opt opts[] = { { "--no-collapse", &no_collapse, 0 }, { 0 } };
+	static const char usage[] = "[--seconds N] [--collapse] DIR";
+	double seconds = 60, collapse = 0, t0;
+	const struct repro_opt opts[] = { { "--collapse", &collapse, 0 }, { 0 } };
 	const char *dir = repro_args(argc, argv, &seconds, opts, usage);
 	char *buf;
-	pthread_t st[2], ct, lt;
+	pthread_t st, ct;
+	unsigned char vec;
+	uint32_t round;
 	int dfd;
 
 	if (!dir)
@@ -136,25 +125,37 @@ int main(int argc, char **argv)
 	pmd = repro_map(fd, PMD_SIZE, PROT_READ | PROT_WRITE);
 	if (madvise(pmd, PMD_SIZE, MADV_HUGEPAGE))
 		repro_fail("MADV_HUGEPAGE");
-	if (!no_collapse)
+	if (collapse)
 		repro_probe_collapse(pmd, dir);
 	kmsg_fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (kmsg_fd >= 0)
 		lseek(kmsg_fd, 0, SEEK_END);
 
-	for (uintptr_t i = 0; i < 2; i++)
-		pthread_create(&st[i], NULL, storer, (void *)(i + 2));
-	pthread_create(&lt, NULL, loader, NULL);
-	if (!no_collapse)
+	pthread_create(&st, NULL, storer, NULL);
+	if (collapse)
 		pthread_create(&ct, NULL, collapser, NULL);
 	t0 = repro_now();
-	for (uint32_t round = 1; repro_now() < t0 + seconds; round++) {
+	for (round = 1; repro_now() < t0 + seconds; round++) {
 		unsigned int lost = 0, first = 0, first_round = 0;
+
+		/*
+		 * One folio over both halves, so that the write's first invalidation drops
+		 * it whole: the page cache (clean since the last fsync) is dropped and a read
+		 * fault of the MADV_HUGEPAGE mapping reads the PMD back as one folio.
+		 */
+		if (madvise(pmd, PMD_SIZE, MADV_DONTNEED) || posix_fadvise(fd, 0, PMD_SIZE, POSIX_FADV_DONTNEED))
+			repro_fail("dropping the page cache");
+		(void)*(volatile char *)pmd;
+		if (round == 1 && (mincore(pmd + DIO_PAGES * PAGE, PAGE, &vec) || !(vec & 1)))
+			repro_exit(REPRO_CANNOT, "a read fault of a MADV_HUGEPAGE mapping on %s did not bring in "
+				   "one folio over the PMD (no large folios?)", dir);
 
 		for (uint32_t page = 0; page < DIO_PAGES; page++)
 			*(struct stamp *)(buf + page * PAGE) = (struct stamp){ MAGIC, round, page, 0 };
+		__atomic_store_n(&in_dio, 1, __ATOMIC_RELEASE);
 		if (pwrite(dfd, buf, DIO_PAGES * PAGE, 0) != (ssize_t)(DIO_PAGES * PAGE))
 			repro_fail("O_DIRECT write");
+		__atomic_store_n(&in_dio, 0, __ATOMIC_RELEASE);
 		/* dio_warn_stale_pagecache() also sets -EIO in the mapping's wb_err */
 		if (fsync(fd) && (errno != EIO || !++eio))
 			repro_fail("fsync");
@@ -171,13 +172,13 @@ int main(int argc, char **argv)
 		if (lost)
 			repro_exit(REPRO_FOUND, "after %.1f s, round %u: %u of %lu blocks of an O_DIRECT write that "
 				   "returned before fsync read back older from the disk (first at %#lx: round %u); "
-				   "stores through the mapping touched only the other half of the PMD; kernel logged "
+				   "%lu stores through the mapping touched only the other half; kernel logged "
 				   "\"Page cache invalidation failure on direct I/O\": %s; fsync EIO %lu times; "
 				   "MADV_COLLAPSE %lu of %lu", repro_now() - t0, round, lost, DIO_PAGES, first * PAGE,
-				   first_round, kmsg_saw_stale(), eio, collapsed, collapses);
+				   first_round, stores, kmsg_saw_stale(), eio, collapsed, collapses);
 	}
 	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
-	repro_exit(REPRO_NONE, "every O_DIRECT block read back as written in %.0f s (%lu stores through "
-		   "the mapping, fsync EIO %lu times, MADV_COLLAPSE %lu of %lu)", seconds, stores, eio,
-		   collapsed, collapses);
+	repro_exit(REPRO_NONE, "every O_DIRECT block read back as written in %.0f s (%u rounds, %lu stores "
+		   "through the mapping, fsync EIO %lu times, MADV_COLLAPSE %lu of %lu)", seconds, round - 1,
+		   stores, eio, collapsed, collapses);
 }
