@@ -177,11 +177,8 @@ int main(int argc, char **argv)
 		repro_fail("mmap");
 	fd = repro_file(dir, 0);
 	repro_fill(fd, PMD_SIZE, 0x5a);
-	if (reopen) {
-		close(fd);
-		if ((fd = open(repro_path, O_RDONLY | O_CLOEXEC)) < 0)
-			repro_fail("reopening read-only");
-	}
+	if (reopen)
+		fd = repro_reopen_rdonly(fd);
 	pmd = repro_map(fd, PMD_SIZE, PROT_READ);
 	repro_probe_collapse(pmd, dir);
 	if (pipe(pipefd) ||

@@ -162,6 +162,16 @@ static inline int repro_file(const char *dir, int flags)
 	return fd;
 }
 
+/* The file again, read-only: read-only collapse refuses files open for write. */
+static inline int repro_reopen_rdonly(int fd)
+{
+	close(fd);
+	fd = open(repro_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		repro_fail("reopening read-only");
+	return fd;
+}
+
 /* A shared mapping of the file that starts on a PMD boundary, as collapse needs. */
 static inline char *repro_map(int fd, size_t len, int prot)
 {

@@ -75,9 +75,7 @@ int main(int argc, char **argv)
 		repro_usage(usage, "--writers: 1 to 64");
 	fd = repro_file(dir, 0);
 	repro_fill(fd, PMD_SIZE, 0);
-	close(fd);	/* read-only collapse refuses files open for write */
-	if ((fd = open(repro_path, O_RDONLY | O_CLOEXEC)) < 0)
-		repro_fail("reopening read-only");
+	fd = repro_reopen_rdonly(fd);
 	pmd = repro_map(fd, PMD_SIZE, PROT_READ);
 	repro_probe_collapse(pmd, dir);
 	pthread_barrier_init(&go, NULL, (unsigned int)writers + 1);
