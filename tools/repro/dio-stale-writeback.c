@@ -81,6 +81,26 @@ static void *collapser(void *arg)
 	return NULL;
 }
 
+/*
+ * One folio over both halves, so that the write's first invalidation drops it whole:
+ * the page cache (clean since the last fsync) is dropped and a read fault of the
+ * MADV_HUGEPAGE mapping reads the PMD back, as one folio unless a PMD-sized
+ * allocation failed, so a few tries.  The second half resident means one folio.
+ */
+static bool pmd_folio(void)
+{
+	unsigned char vec;
+
+	for (int try = 0; try < 20; try++, usleep(50000)) {
+		if (madvise(pmd, PMD_SIZE, MADV_DONTNEED) || posix_fadvise(fd, 0, PMD_SIZE, POSIX_FADV_DONTNEED))
+			repro_fail("dropping the page cache");
+		(void)*(volatile char *)pmd;
+		if (!mincore(pmd + DIO_PAGES * PAGE, PAGE, &vec) && (vec & 1))
+			return true;
+	}
+	return false;
+}
+
 /* Did the kernel warn about the failed invalidation since we started?  (-1: no kmsg) */
 static int kmsg_fd = -1;
 
@@ -109,7 +129,6 @@ int main(int argc, char **argv)
 	const char *dir = repro_args(argc, argv, &seconds, opts, usage);
 	char *buf;
 	pthread_t st, ct;
-	unsigned char vec;
 	uint32_t round;
 	int dfd;
 
@@ -138,17 +157,9 @@ int main(int argc, char **argv)
 	for (round = 1; repro_now() < t0 + seconds; round++) {
 		unsigned int lost = 0, first = 0, first_round = 0;
 
-		/*
-		 * One folio over both halves, so that the write's first invalidation drops
-		 * it whole: the page cache (clean since the last fsync) is dropped and a read
-		 * fault of the MADV_HUGEPAGE mapping reads the PMD back as one folio.
-		 */
-		if (madvise(pmd, PMD_SIZE, MADV_DONTNEED) || posix_fadvise(fd, 0, PMD_SIZE, POSIX_FADV_DONTNEED))
-			repro_fail("dropping the page cache");
-		(void)*(volatile char *)pmd;
-		if (round == 1 && (mincore(pmd + DIO_PAGES * PAGE, PAGE, &vec) || !(vec & 1)))
-			repro_exit(REPRO_CANNOT, "a read fault of a MADV_HUGEPAGE mapping on %s did not bring in "
-				   "one folio over the PMD (no large folios?)", dir);
+		if (!pmd_folio() && round == 1)
+			repro_exit(REPRO_CANNOT, "20 read faults of a MADV_HUGEPAGE mapping on %s brought in no "
+				   "folio over the whole PMD (no large folios?)", dir);
 
 		for (uint32_t page = 0; page < DIO_PAGES; page++)
 			*(struct stamp *)(buf + page * PAGE) = (struct stamp){ MAGIC, round, page, 0 };
