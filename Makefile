@@ -4,7 +4,10 @@
 #   check      the suite's own tests: unit tests, detector proofs, a --quick run (root);
 #              it waives the known kernel issues ./known-issues lists (KNOWN_ISSUES=FILE
 #              for another list, KNOWN_ISSUES= for none); run_tests waives none
-#   check-vm   the --quick profile inside a VM: make check-vm KERNEL=bzImage
+#   check-vm   the --quick profile inside a VM: make check-vm KERNEL=bzImage;
+#              REPRO=NAME [REPRO_FS=xfs|ext4|btrfs|tmpfs] [REPRO_ARGS=...] runs
+#              tools/repro/NAME there instead (tools/vm-run --repro; its status is
+#              the reproducer's, which make turns into 2: use vm-run to bisect)
 #   install    INSTALL_PATH=DIR: a tree that runs without the sources
 #   bench      the benchmark (tools/bench)
 
@@ -35,11 +38,13 @@ TESTS      := $(sort $(basename $(notdir $(wildcard selftests/*.c))))
 TEST_BINS  := $(TESTS:%=$(OUTPUT)/selftests/%)
 TOOL_SRCS  := $(wildcard tools/*.c)
 TOOL_BINS  := $(TOOL_SRCS:tools/%.c=$(OUTPUT)/tools/%)
+REPRO_SRCS := $(wildcard tools/repro/*.c)
+REPRO_BINS := $(REPRO_SRCS:tools/repro/%.c=$(OUTPUT)/tools/repro/%)
 UNIT_SRCS  := $(wildcard lib/tests/*.c)
 UNIT_BINS  := $(UNIT_SRCS:lib/tests/%.c=$(OUTPUT)/lib/tests/%)
 
 .PHONY: all run_tests check check-vm install clean bench emit_tests unit
-all: $(TEST_BINS) $(TOOL_BINS)
+all: $(TEST_BINS) $(TOOL_BINS) $(REPRO_BINS)
 
 $(OUTPUT)/lib/%.o: lib/%.c $(LIB_HDRS) Makefile
 	@mkdir -p $(@D)
@@ -58,6 +63,11 @@ $(OUTPUT)/tools/%: tools/%.c $(LIBFTR) $(LIB_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBFTR) $(LDLIBS)
 
+# The reproducers stand alone: no lib/, libc and pthreads only.
+$(OUTPUT)/tools/repro/%: tools/repro/%.c tools/repro/repro.h Makefile
+	@mkdir -p $(@D)
+	$(CC) $(filter-out -Ilib,$(CFLAGS)) $(LDFLAGS) -o $@ $< -lpthread
+
 $(OUTPUT)/lib/tests/%: lib/tests/%.c $(LIBFTR) $(LIB_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBFTR) $(LDLIBS)
@@ -73,7 +83,12 @@ check: all unit
 
 check-vm: all
 	@test -n "$(KERNEL)" || { echo "check-vm: KERNEL=IMAGE is required" >&2; exit 2; }
+ifeq ($(REPRO),)
 	FTR_BUILD=$(OUTPUT) tools/vm-run --kernel $(KERNEL) $(VM_ARGS) -- --quick $(RUN_ARGS)
+else
+	FTR_BUILD=$(OUTPUT) tools/vm-run --kernel $(KERNEL) --repro $(REPRO) \
+		$(if $(REPRO_FS),--repro-fs $(REPRO_FS)) $(VM_ARGS) -- $(REPRO_ARGS)
+endif
 
 bench: all
 	FTR_BUILD=$(OUTPUT) tools/bench $(BENCH_ARGS)
@@ -84,13 +99,14 @@ emit_tests:
 
 install: all
 	@test -n "$(INSTALL_PATH)" || { echo "install: INSTALL_PATH=DIR is required" >&2; exit 2; }
-	mkdir -p $(INSTALL_PATH)/selftests $(INSTALL_PATH)/tools $(INSTALL_PATH)/runner
+	mkdir -p $(INSTALL_PATH)/selftests $(INSTALL_PATH)/tools $(INSTALL_PATH)/tools/repro $(INSTALL_PATH)/runner
 	install -m 0755 run_tests.sh $(INSTALL_PATH)/
 	install -m 0644 runner/*.sh $(INSTALL_PATH)/runner/
 	install -m 0644 settings config known-issues $(INSTALL_PATH)/
 	install -m 0755 $(TEST_BINS) $(INSTALL_PATH)/selftests/
 	$(if $(TOOL_BINS),install -m 0755 $(TOOL_BINS) $(INSTALL_PATH)/tools/)
 	install -m 0644 tools/*.awk $(INSTALL_PATH)/tools/
+	$(if $(REPRO_BINS),install -m 0755 $(REPRO_BINS) $(INSTALL_PATH)/tools/repro/)
 	$(MAKE) -s --no-print-directory emit_tests > $(INSTALL_PATH)/kselftest-list.txt
 
 clean:

@@ -190,6 +190,42 @@ T=600 run_expect "collapse_holes on tmpfs-huge, 20 runs of the seed that died of
 	'^20 passed, 0 failed' \
 	"$REPO/run_tests.sh" --fs tmpfs-huge -t collapse_holes:tmpfs-huge --quick --loop 20 --seed 1001498063
 
+section "the standalone reproducers (tools/repro)"
+# They build with libc alone under both compilers, and each run ends in one line whose
+# status says found (1), not found (0) or cannot run (4).  No hit is required here: this
+# kernel may not have the bug.  collapse-fallocate-deadlock is only asked for its usage:
+# on a kernel with the bug it would hang this machine.
+for src in "$REPO"/tools/repro/*.c; do
+	name=$(basename "$src" .c)
+	if out=$(clang -std=gnu11 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -pthread \
+		-o "$BUILD/$name.clang" "$src" 2>&1); then
+		ok "repro: $name builds with clang -Wall -Wextra -Werror, without lib/"
+	else
+		echo "$out" | head -n 20 | diag
+		nok "repro: $name does not build with clang"
+	fi
+	rm -f "$BUILD/$name.clang"
+done
+REPRO=$BUILD/tools/repro
+run_expect "repro: bad usage is one line on stderr and exit status 2" 2 '^collapse-fallocate-deadlock: unknown option; usage:' \
+	"$REPRO/collapse-fallocate-deadlock" --no-such-option
+repro_dir=$(mktemp -d "$BUILD/repro.XXXXXX")
+for cmd in "cachestat-double-count --seconds 2" "xfs-zero-range-beside --seconds 2 $repro_dir" \
+	"dio-stale-writeback --seconds 2 $repro_dir" "ro-thp-openw-truncate --seconds 2 $repro_dir"; do
+	name=${cmd%% *}
+	out=$(timeout 60 $REPRO/$cmd 2>&1)
+	rc=$?
+	if [[ $rc =~ ^[014]$ ]] && [[ $out =~ ^$name:\ (found|not\ found|cannot\ run):\ [^$'\n']+$ ]] &&
+		{ [[ $rc == 0 && $out == *": not found: "* ]] || [[ $rc == 1 && $out == *": found: "* ]] ||
+		  [[ $rc == 4 && $out == *": cannot run: "* ]]; }; then
+		ok "repro: $name ends in one line that matches its status $rc: ${out#"$name": }"
+	else
+		echo "$out" | head -n 10 | diag
+		nok "repro: $name (exit $rc; wanted 0, 1 or 4 and one matching line)"
+	fi
+done
+rmdir "$repro_dir" 2>/dev/null || { ls -la "$repro_dir" | diag; nok "repro: files left behind in $repro_dir"; }
+
 section "the runner's timeout, knob restore and cleanup"
 out=$(FTR_BUILD=$BUILD "$HERE/runner_checks.sh" 2>&1)
 rc=$?
