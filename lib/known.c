@@ -65,6 +65,29 @@ static bool any_bad(const struct ftr_ledger *l, enum ftr_class cls, unsigned pat
 }
 
 /*
+ * The operations op of epoch on [off, off+len), every role's whole log (not the most
+ * recent entries: the run went on after that epoch), into hits; how many, at most max.
+ */
+static int epoch_ops(const struct ftr_roles *rs, uint32_t epoch, uint64_t off, uint64_t len, enum ftr_op op,
+		     struct ftr_op_hit *hits, int max)
+{
+	int n = 0;
+
+	for (int i = 0; i < rs->nroles; i++) {
+		const struct ftr_oplog *g = rs->roles[i].log;
+		uint64_t head = __atomic_load_n(&g->head, __ATOMIC_ACQUIRE);
+
+		for (uint64_t k = ftr_oplog_first(g, head); k < head && n < max; k++) {
+			const struct ftr_op_entry *x = &g->e[k % g->cap];
+
+			if (x->epoch == epoch && x->op == op && x->off < off + len && x->off + x->len > off)
+				hits[n++] = (struct ftr_op_hit){ .role = i, .e = *x };
+		}
+	}
+	return n;
+}
+
+/*
  * The racing reader's zeros: it saw zeros in a block nobody was writing while another
  * role's fallocate(ZERO_RANGE) of a different part of the same page ran, and no check
  * after quiescing found anything wrong.
@@ -73,7 +96,7 @@ static int zero_beside(const struct ftr_arena *a, const struct ftr_roles *rs, co
 {
 	const struct ftr_bad_rec *rec = l->nbads ? &l->bads[0] : NULL;
 	uint64_t off, page, r0 = 0, r1 = 0;
-	struct ftr_op_hit hits[12];
+	struct ftr_op_hit hits[64];
 	int n, seen = 0;
 
 	*id = FTR_KI_ZERO_BESIDE;
@@ -84,13 +107,13 @@ static int zero_beside(const struct ftr_arena *a, const struct ftr_roles *rs, co
 	off = (uint64_t)rec->b.block * FTR_BLOCK;
 	page = off & ~(uint64_t)(a->psz - 1);
 	/* The read that saw it: a reader logs how many bad blocks it saw, and saw one. */
-	n = ftr_roles_find_ops(rs, off, FTR_BLOCK, 1u << FTR_OP_READ, UINT64_MAX, hits, 12);
+	n = epoch_ops(rs, rec->epoch, off, FTR_BLOCK, FTR_OP_READ, hits, 64);
 	for (int i = 0; i < n; i++)
 		if (hits[i].e.res > 0)
 			r0 = hits[i].e.t0, r1 = hits[i].e.t1, seen = hits[i].e.res;
 	if (r1 && seen != 1)
 		return missing(FTR_KI_ZERO_BESIDE, "the racing read saw %d bad blocks, not the one", seen);
-	n = ftr_roles_find_ops(rs, page, a->psz, 1u << FTR_OP_PUNCH, UINT64_MAX, hits, 12);
+	n = epoch_ops(rs, rec->epoch, page, a->psz, FTR_OP_PUNCH, hits, 64);
 	for (int i = 0; i < n && r1; i++) {
 		const struct ftr_role *r = &rs->roles[hits[i].role];
 		const struct ftr_op_entry *o = &hits[i].e;
@@ -136,19 +159,24 @@ static bool direct_then_store(const struct ftr_arena *a, const struct ftr_roles 
 			      int *tid, bool *stored)
 {
 	uint64_t off = (uint64_t)b * FTR_BLOCK, pmd = off / a->pmd * a->pmd, end = 0;
-	struct ftr_op_hit hits[12];
-	int n;
+	struct ftr_op_hit *hits;
+	int n, max = 0;
 
-	n = ftr_roles_find_ops(rs, off, FTR_BLOCK, 1u << FTR_OP_WRITE, UINT64_MAX, hits, 12);
+	for (int i = 0; i < rs->nroles; i++)
+		max += rs->roles[i].log->cap;
+	if (!(hits = calloc(max, sizeof(*hits))))
+		return false;
+	n = epoch_ops(rs, epoch, off, FTR_BLOCK, FTR_OP_WRITE, hits, max);
+
 	for (int i = 0; i < n; i++)
-		if (hits[i].e.path == FTR_P_DIRECT && hits[i].e.epoch == epoch && hits[i].e.t1 > end) {
+		if (hits[i].e.path == FTR_P_DIRECT && hits[i].e.t1 > end) {
 			end = hits[i].e.t1;
 			*tid = rs->roles[hits[i].role].st->tid;
 		}
-	*stored = false;
-	n = ftr_roles_find_ops(rs, pmd, a->pmd, 1u << FTR_OP_WRITE, UINT64_MAX, hits, 12);
+	n = epoch_ops(rs, epoch, pmd, a->pmd, FTR_OP_WRITE, hits, max);
 	for (int i = 0; i < n && end; i++)
-		*stored |= hits[i].e.path == FTR_P_MMAP && hits[i].e.epoch == epoch && hits[i].e.t0 > end;
+		*stored |= hits[i].e.path == FTR_P_MMAP && hits[i].e.t0 > end;
+	free(hits);
 	return end;
 }
 
@@ -189,7 +217,7 @@ static int dio_stale(const struct ftr_arena *a, const struct ftr_roles *rs, cons
 	for (size_t i = 0; i < l->nbads; i++) {
 		const struct ftr_bad_rec *x = &l->bads[i];
 		const struct ftr_bad *disk;
-		bool stored;
+		bool stored = false;
 		int tid = 0;
 
 		if (!quiesced_bad(l, x->b.block, x->epoch, &disk))
