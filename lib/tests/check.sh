@@ -136,6 +136,12 @@ run_expect "--inject errno: an EAGAIN outcome answered EINVAL fails the collapse
 expect_more "the errno report names the call, the outcome and its trace lines" \
 	'^# ERRNO CONTRACT BROKEN: MADV_COLLAPSE of PMD [0-9]+ .*returned EINVAL, expected EAGAIN: it ended on [a-z_]+'
 expect_more "... with the kernel's events in that call" '^#     .*-[0-9]+ +\[[0-9]+\] .* mm_khugepaged_(collapse|scan)_file: .*result='
+run_expect "--inject dma-orphan: a DMA read lost into an orphaned page fails the data subtest as LOST" 1 \
+	'^# oracle: class=LOST blocks=[0-9]+$' \
+	"$ST/collapse_pin" --duration 1 --seed 7 --inject dma-orphan
+expect_more "... and the report names the pin role that wrote the block" \
+	'^#     t=.* dma-dio-churn[0-9]+: write via dma-read off=0x[0-9a-f]+ '
+expect_more "... in the data subtest" '^not ok 1 data # wrong data'
 run_expect "a record made before lib/ was layered still replays, operation for operation" 0 \
 	'^# replay of .*: ([0-9]+) of \1 recorded operations done in 2 of 2 epochs, 0 skipped' \
 	"$BUILD/tools/thp-race" --replay "$FTR_FIXTURES/record-6.18-tmpfs-v1.txt"
@@ -197,7 +203,7 @@ fi
 section "ThreadSanitizer: the engine's own userspace is race-free"
 tsan=$BUILD/tsan
 if make -s -C "$REPO" SANITIZE=thread O="$tsan" CC="${TSAN_CC:-gcc}" all >/dev/null 2>&1; then
-	for t in collapse_mixed collapse_openw; do
+	for t in collapse_mixed collapse_openw collapse_pin; do
 		out=$(TSAN_OPTIONS="halt_on_error=1 exitcode=66" timeout 300 \
 			"$tsan/selftests/$t" --duration 2 --seed 11 "${KNOWN[@]}" 2>&1)
 		rc=$?
