@@ -123,6 +123,9 @@ expect_more "... naming the call and the PMD's folios" \
 run_expect "--inject kmsg: a kernel-log splat fails the kernel subtest, naming the line" 1 \
 	'not ok [0-9]+ kernel # kernel log: .*injected WARNING' \
 	"$ST/collapse_basic" --inject kmsg
+run_expect "--inject eagain: a collapse that answers EAGAIN forever fails collapse_basic, never skips it" 1 \
+	'^not ok 1 collapse-ro # MADV_COLLAPSE of PMD 0 of a range nothing else touches: Resource temporarily unavailable after [0-9]+ calls over [0-9]+ s \(the kernel.s last outcome: [a-z_ ]+\)' \
+	"$ST/collapse_basic" --inject eagain
 run_expect "--inject stuck: the engine's watchdog reports a hung role" 1 \
 	'HANG: 1 of [0-9]+ roles did not finish' \
 	"$ST/collapse_write" --duration 2 --inject stuck
