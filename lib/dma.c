@@ -16,11 +16,14 @@
  * collapser and the seal know a write is in flight.
  *
  * dma-dio: an O_DIRECT read whose user buffer is the mapping (GUP pins the pages for
- * the I/O; on tmpfs O_DIRECT is a copy through the page tables, no pin).
- * dma-uring, dma-uring-qd: the extent registered as an io_uring fixed buffer
- * (FOLL_LONGTERM: shmem allows it, most filesystems refuse), then several rounds of
- * READ_FIXED into it under the one registration, one read or several in flight; on
- * shmem the role collapses the PMD itself while they are in flight.
+ * the I/O; on tmpfs O_DIRECT is a copy through the page tables, no pin), by pread()
+ * or from io_uring.  dma-uring, dma-uring-qd: the extent registered as an io_uring
+ * fixed buffer (FOLL_LONGTERM: shmem allows it, most filesystems refuse), then
+ * several rounds of READ_FIXED into it under the one registration, one read or
+ * several in flight.  While io_uring reads are in flight the role collapses their
+ * PMD itself: the collapser alone meets few of them where a call takes 30 ms (TCG).
+ * Those calls are not the collapser's: no THP contract or seal follows them, and a
+ * DMA they lose still shows at the epoch's check.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -133,8 +136,7 @@ static int dma_setup(struct ftr_role *r)
 		if (s->orphan == MAP_FAILED)
 			return -errno;
 	}
-	if (r->ops != &ftr_churn_dma_dio && a->env->caps.io_uring.ok &&
-	    !io_uring_queue_init(URING_QD * 2, &s->ring, 0))
+	if (a->env->caps.io_uring.ok && !io_uring_queue_init(URING_QD * 2, &s->ring, 0))
 		s->ring_ok = true;
 	return 0;
 }
@@ -177,56 +179,6 @@ static bool dma_pick(struct ftr_role *r, bool usable, uint32_t *first, uint32_t 
 	return true;
 }
 
-/* O_DIRECT read from the scratch file into the mapping, until every byte landed. */
-static int op_dma_dio(struct ftr_role *r)
-{
-	struct dma_state *s = state(r);
-	struct ftr_arena *a = r->arena;
-	uint32_t first, n;
-	uint64_t t0, off, len, calls;
-	struct window w;
-	char *dst;
-	int ret = 0;
-
-	if (s->orphaned == r->epoch) {
-		ftr_pause_us(r, 20000);	/* the orphaned read stays lost until the check */
-		return 0;
-	}
-	if (!dma_pick(r, a->env->caps.odirect.ok, &first, &n))
-		return 0;
-	off = (uint64_t)first * FTR_BLOCK;
-	len = (uint64_t)n * FTR_BLOCK;
-	dst = a->map + off;
-	/* The read goes to a private copy, and is committed as if it had landed. */
-	if (s->orphan && !s->orphaned) {
-		dst = s->orphan;
-		s->orphaned = r->epoch;
-	}
-	if ((ret = stage(r, first, n)))
-		return ret;
-	ftr_churn_range(r, off, len);
-	window_open(a, &w, off, len);
-	t0 = ftr_now_ns();
-	for (uint64_t done = 0; done < len && !ret; ) {
-		ssize_t got = ftr_map_pread(s->scratch, dst + done, len - done, done);
-
-		if (got > 0)
-			done += got;
-		else if (got == 0 || (errno != EINTR && errno != EAGAIN))
-			ret = got ? -errno : -EIO;
-	}
-	calls = window_close(a, &w);
-	ftr_extent_end(a, off, len, FTR_ALSO_STORE);
-	if (ret)
-		return ret;
-	landed(r, t0, first, n, calls);
-	if (s->orphaned)
-		ftr_diag("inject: dma-orphan: %s's O_DIRECT read of [%#llx, %#llx) landed in an orphaned page",
-			 r->name, (unsigned long long)off, (unsigned long long)(off + len));
-	ftr_pause_us(r, a->sc->pause_us);
-	return 0;
-}
-
 /* MADV_COLLAPSE of pmd by the role itself, bracketed like the collapser's calls. */
 static void own_collapse(struct ftr_role *r, uint32_t pmd)
 {
@@ -243,29 +195,27 @@ static void own_collapse(struct ftr_role *r, uint32_t pmd)
 	ftr_role_log(r, FTR_OP_COLLAPSE, t0, (uint64_t)pmd * a->pmd, a->pmd, 0, err);
 }
 
-/* Reads [off, off+len) of the scratch file into the registered extent at the same
- * offsets, cut into cnt reads in flight at once; short reads are resubmitted. */
-static int uring_round(struct ftr_role *r, uint32_t first, uint32_t n, unsigned cnt)
+/*
+ * Reads [0, len) of the scratch file to dst through io_uring, cut into cnt reads in
+ * flight at once (from the fixed buffer registered at dst if fixed), resubmitting
+ * short ones.  While they are in flight the role collapses pmd itself;
+ * returns 0 or -errno, and in *alone 1 if that call began with every read done.
+ */
+static int uring_reads(struct ftr_role *r, char *dst, uint32_t pmd, uint64_t len, unsigned cnt, bool fixed,
+		       int *alone)
 {
 	struct dma_state *s = state(r);
 	struct ftr_arena *a = r->arena;
-	uint64_t off = (uint64_t)first * FTR_BLOCK, len = (uint64_t)n * FTR_BLOCK, t0, calls;
-	uint32_t pages = n / (a->psz / FTR_BLOCK);
 	uint64_t from[URING_QD], to[URING_QD];
 	bool busy[URING_QD] = { false };
-	unsigned left = cnt, own = 0;
-	struct window w;
+	unsigned left = cnt;
 	int ret;
 
+	*alone = -1;
 	for (unsigned i = 0; i < cnt; i++) {
-		from[i] = (uint64_t)pages * i / cnt * a->psz;
-		to[i] = (uint64_t)pages * (i + 1) / cnt * a->psz;
+		from[i] = len / a->psz * i / cnt * a->psz;
+		to[i] = len / a->psz * (i + 1) / cnt * a->psz;
 	}
-	if ((ret = stage(r, first, n)))
-		return ret;
-	ftr_churn_range(r, off, len);
-	window_open(a, &w, off, len);
-	t0 = ftr_now_ns();
 	while (left) {
 		struct io_uring_cqe *cqe;
 
@@ -275,21 +225,24 @@ static int uring_round(struct ftr_role *r, uint32_t first, uint32_t n, unsigned 
 			if (busy[i] || from[i] == to[i])
 				continue;
 			sqe = io_uring_get_sqe(&s->ring);
-			io_uring_prep_read_fixed(sqe, s->scratch, a->map + off + from[i], to[i] - from[i], from[i], 0);
-			/* io-wq, not inline at submit: a cached read would be done before the
-			 * collapse below began. */
-			io_uring_sqe_set_flags(sqe, IOSQE_ASYNC);
+			if (fixed) {
+				io_uring_prep_read_fixed(sqe, s->scratch, dst + from[i], to[i] - from[i], from[i], 0);
+				/* io-wq, not inline at submit: a cached read would be done
+				 * before the collapse below began. */
+				io_uring_sqe_set_flags(sqe, IOSQE_ASYNC);
+			} else {
+				io_uring_prep_read(sqe, s->scratch, dst + from[i], to[i] - from[i], from[i]);
+			}
 			io_uring_sqe_set_data64(sqe, i);
 			busy[i] = true;
 		}
 		ret = io_uring_submit(&s->ring);
 		if (ret < 0)
 			return ret;
-		/* Only shmem: a collapse of a regular file that returns 0 under a write in
-		 * flight must be the collapser's, whose calls the seal follows. */
-		if (!own && a->env->caps.is_shmem) {
-			own_collapse(r, off / a->pmd);
-			own = io_uring_cq_ready(&s->ring) < left ? 2 : 1;	/* 2: a read outlasted it */
+		if (*alone < 0) {
+			*alone = io_uring_cq_ready(&s->ring) == left;
+			own_collapse(r, pmd);
+			r->st->own_calls_in_io += !*alone;
 		}
 		ret = io_uring_wait_cqe(&s->ring, &cqe);
 		if (ret < 0 && ret != -EINTR)
@@ -310,10 +263,87 @@ static int uring_round(struct ftr_role *r, uint32_t first, uint32_t n, unsigned 
 				left--;
 		}
 	}
-	/* The role's own call counts only where a read was still in flight after it. */
-	calls = window_close(a, &w) - (own == 1);
-	r->st->own_calls_in_io += own == 2;
+	return 0;
+}
+
+/* One round under a registration: the extent's next versions read into it. */
+static int uring_round(struct ftr_role *r, uint32_t first, uint32_t n, unsigned cnt)
+{
+	struct ftr_arena *a = r->arena;
+	uint64_t off = (uint64_t)first * FTR_BLOCK, t0;
+	struct window w;
+	int ret, alone;
+
+	if ((ret = stage(r, first, n)))
+		return ret;
+	ftr_churn_range(r, off, (uint64_t)n * FTR_BLOCK);
+	window_open(a, &w, off, (uint64_t)n * FTR_BLOCK);
+	t0 = ftr_now_ns();
+	ret = uring_reads(r, a->map + off, off / a->pmd, (uint64_t)n * FTR_BLOCK, cnt, true, &alone);
+	if (!ret)
+		landed(r, t0, first, n, window_close(a, &w) - alone);
+	return ret;
+}
+
+/* pread() of [0, len) of fd to dst until every byte landed; 0 or -errno. */
+static int pread_full(int fd, char *dst, uint64_t len)
+{
+	for (uint64_t done = 0; done < len; ) {
+		ssize_t got = ftr_map_pread(fd, dst + done, len - done, done);
+
+		if (got > 0)
+			done += got;
+		else if (got == 0 || (errno != EINTR && errno != EAGAIN))
+			return got ? -errno : -EIO;
+	}
+	return 0;
+}
+
+/* O_DIRECT read from the scratch file into the mapping, until every byte landed: by
+ * pread(), racing the collapser's calls, or (one in two, where io_uring works)
+ * in flight from io_uring while the role collapses the PMD itself. */
+static int op_dma_dio(struct ftr_role *r)
+{
+	struct dma_state *s = state(r);
+	struct ftr_arena *a = r->arena;
+	uint32_t first, n;
+	uint64_t t0, off, len, calls;
+	struct window w;
+	int ret = 0, alone = 0;
+	char *dst;
+
+	if (s->orphaned == r->epoch) {
+		ftr_pause_us(r, 20000);	/* the orphaned read stays lost until the check */
+		return 0;
+	}
+	if (!dma_pick(r, a->env->caps.odirect.ok, &first, &n))
+		return 0;
+	off = (uint64_t)first * FTR_BLOCK;
+	len = (uint64_t)n * FTR_BLOCK;
+	dst = a->map + off;
+	/* The read goes to a private copy, and is committed as if it had landed. */
+	if (s->orphan && !s->orphaned) {
+		dst = s->orphan;
+		s->orphaned = r->epoch;
+	}
+	if ((ret = stage(r, first, n)))
+		return ret;
+	ftr_churn_range(r, off, len);
+	window_open(a, &w, off, len);
+	t0 = ftr_now_ns();
+	if (s->ring_ok && ftr_rng_below(&r->rng, 2))
+		ret = uring_reads(r, dst, off / a->pmd, len, 1, false, &alone);
+	else
+		ret = pread_full(s->scratch, dst, len);
+	calls = window_close(a, &w) - (alone > 0);
+	ftr_extent_end(a, off, len, FTR_ALSO_STORE);
+	if (ret)
+		return ret;
 	landed(r, t0, first, n, calls);
+	if (s->orphaned)
+		ftr_diag("inject: dma-orphan: %s's O_DIRECT read of [%#llx, %#llx) landed in an orphaned page",
+			 r->name, (unsigned long long)off, (unsigned long long)(off + len));
+	ftr_pause_us(r, a->sc->pause_us);
 	return 0;
 }
 
