@@ -194,9 +194,11 @@ done < <(grep -E '^(not )?ok ' <<<"$out")
 ((rc == 0 || rc == 1)) || nok "runner_checks.sh exited $rc"
 
 section "the other compiler"
+# OUTPUT=, not O=: `make check OUTPUT=DIR` passes OUTPUT down to these makes, where it
+# beats O= and they would test the binaries already in DIR.
 if ! command -v clang >/dev/null; then
 	ok "make CC=clang # SKIP clang is not installed (CI installs it)"
-elif out=$(make -s -C "$REPO" CC=clang O="$BUILD/clang" all unit 2>&1); then
+elif out=$(make -s -C "$REPO" CC=clang OUTPUT="$BUILD/clang" all unit 2>&1); then
 	ok "make CC=clang builds everything warning-free"
 else
 	echo "$out" | grep -m10 -E 'error|warning' | diag
@@ -205,7 +207,7 @@ fi
 
 section "ThreadSanitizer: the engine's own userspace is race-free"
 tsan=$BUILD/tsan
-if make -s -C "$REPO" SANITIZE=thread O="$tsan" CC="${TSAN_CC:-gcc}" all >/dev/null 2>&1; then
+if make -s -C "$REPO" SANITIZE=thread OUTPUT="$tsan" CC="${TSAN_CC:-gcc}" all >/dev/null 2>&1; then
 	for t in collapse_mixed collapse_openw collapse_pin; do
 		out=$(TSAN_OPTIONS="halt_on_error=1 exitcode=66" timeout 300 \
 			"$tsan/selftests/$t" --duration 2 --seed 11 "${KNOWN[@]}" 2>&1)
