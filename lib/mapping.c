@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <stdint.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "crash.h"
@@ -80,4 +81,14 @@ size_t ftr_fault_in(const void *addr, size_t len, size_t step)
 void *ftr_map_fault_addr(void)
 {
 	return ftr_crash_bus_addr;
+}
+
+ssize_t ftr_map_pread(int fd, void *buf, size_t len, off_t off)
+{
+	return syscall(SYS_pread64, fd, buf, len, off);
+}
+
+ssize_t ftr_map_pwrite(int fd, const void *buf, size_t len, off_t off)
+{
+	return syscall(SYS_pwrite64, fd, buf, len, off);
 }

@@ -37,5 +37,11 @@ size_t ftr_map_read(void *dst, const void *src, size_t len);
 size_t ftr_fault_in(const void *addr, size_t len, size_t step);
 /* The fault address of the calling thread's last SIGBUS that the two above caught. */
 void *ftr_map_fault_addr(void);
+/* pread()/pwrite() with a buffer in the shared mapping, by syscall(): the kernel
+ * copies or DMAs there while roles store into other blocks of the same pages, on
+ * purpose, and a sanitizer's interceptor would take the kernel's access for this
+ * thread's (ThreadSanitizer reports it as a data race with those stores). */
+ssize_t ftr_map_pread(int fd, void *buf, size_t len, off_t off);
+ssize_t ftr_map_pwrite(int fd, const void *buf, size_t len, off_t off);
 
 #endif

@@ -21,6 +21,7 @@ const char *const ftr_inject_names[FTR_INJECT_NR] = {
 	[FTR_INJECT_ERRNO] = "errno", [FTR_INJECT_STALE_DISK] = "stale-disk",
 	[FTR_INJECT_THP_CALL] = "thp-call", [FTR_INJECT_RESIDENT] = "resident",
 	[FTR_INJECT_CRASH] = "crash", [FTR_INJECT_STALE_RESIDENT] = "stale-resident",
+	[FTR_INJECT_DMA_ORPHAN] = "dma-orphan", [FTR_INJECT_EAGAIN] = "eagain",
 };
 
 void ftr_opts_usage(const char *prog)
@@ -28,7 +29,8 @@ void ftr_opts_usage(const char *prog)
 	printf("usage: %s [--dir DIR] [--fs LABEL] [--duration S] [--seed N] [--threads N]\n"
 	       "       [--file-size SIZE] [--quick] [--timeout-mul N] [--verbose] [--record FILE]\n"
 	       "       [--known-issues FILE] [--describe]\n"
-	       "       [--inject lost-write|stale|misplace|zero|flip|thp|kmsg|hang|stuck|errno|stale-disk|thp-call|resident|crash|stale-resident]\n"
+	       "       [--inject lost-write|stale|misplace|zero|flip|thp|kmsg|hang|stuck|errno|stale-disk|thp-call|resident|crash\n"
+	       "                 |stale-resident|dma-orphan|eagain]\n"
 	       "Without --dir the test mounts a private tmpfs. Exit: 0 pass, 1 fail, 4 skip, 2 usage.\n",
 	       prog);
 }

@@ -29,6 +29,8 @@ enum ftr_inject {
 	FTR_INJECT_RESIDENT,	/* a page stays mapped through the eviction: it must be reported */
 	FTR_INJECT_CRASH,	/* a role reads past EOF unguarded: the crash must say where */
 	FTR_INJECT_STALE_RESIDENT,	/* stale-disk under a page that stays resident: only the disk shows it */
+	FTR_INJECT_DMA_ORPHAN,	/* a DMA pin's read lands in an orphaned page: class LOST */
+	FTR_INJECT_EAGAIN,	/* collapse_basic's MADV_COLLAPSE calls answer EAGAIN, always */
 	FTR_INJECT_NR,
 };
 

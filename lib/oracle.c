@@ -14,7 +14,7 @@ const char *const ftr_path_names[FTR_P_NR] = {
 	[FTR_P_PWRITEV] = "pwritev2", [FTR_P_URING] = "uring", [FTR_P_URING_FIXED] = "uring-fixed",
 	[FTR_P_MMAP] = "mmap", [FTR_P_DIRECT] = "direct", [FTR_P_OPENW] = "openw",
 	[FTR_P_PUNCH] = "punch", [FTR_P_ZERO] = "zero-range", [FTR_P_TRUNC] = "truncate",
-	[FTR_P_INJECT] = "inject",
+	[FTR_P_INJECT] = "inject", [FTR_P_DMA] = "dma-read",
 };
 
 const char *ftr_class_name(enum ftr_class c)

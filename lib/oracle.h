@@ -42,6 +42,7 @@ enum ftr_path {
 	FTR_P_TRUNC,		/* truncate / collapse-range / insert-range of the tail, then
 				 * rewrite: anything, or nothing (EOF, SIGBUS), in flight */
 	FTR_P_INJECT,		/* damage done on purpose by --inject */
+	FTR_P_DMA,		/* a pin's read into the mapping: O_DIRECT, io_uring READ_FIXED */
 	FTR_P_NR
 };
 

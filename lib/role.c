@@ -40,7 +40,7 @@ void ftr_role_log_span(struct ftr_role *r, enum ftr_op op, uint64_t t0, uint64_t
 {
 	struct ftr_op_entry e = {
 		.t0 = t0, .t1 = t1, .off = off, .len = len, .gen = gen, .res = res,
-		.epoch = r->epoch, .op = op, .path = r->kind == FTR_R_WRITER ? r->mode : 0, .arg = arg,
+		.epoch = r->epoch, .op = op, .path = r->kind == FTR_R_WRITER ? r->mode : r->ops->path, .arg = arg,
 	};
 
 	ftr_oplog_add(r->log, &e);
@@ -144,6 +144,9 @@ void ftr_role_describe(const struct ftr_role *r, char *buf, size_t len)
 	if (r->counts_overlaps && o < len)
 		o += snprintf(buf + o, len - o, ", %llu overlapped a collapse of their range",
 			      (unsigned long long)st->overlaps);
+	if (st->unchecked_blocks && o < len)
+		o += snprintf(buf + o, len - o, ", %llu blocks not checked",
+			      (unsigned long long)st->unchecked_blocks);
 	if (st->last_err && o < len)
 		snprintf(buf + o, len - o, "%s last error %s", r->counts_overlaps ? ";" : ",",
 			 strerror(st->last_err));

@@ -41,6 +41,8 @@ struct ftr_role_stats {
 	int32_t tid;		/* the thread that runs the role: its trace events carry it */
 	int32_t spare;
 	uint64_t thp_checked;	/* collapser: calls whose THP contract was checked right after */
+	uint64_t calls_in_io;	/* DMA pins: collapse calls that overlapped a read in flight */
+	uint64_t own_calls_in_io;	/* ... of them the role's own */
 };
 
 struct ftr_role {
@@ -81,6 +83,7 @@ struct ftr_role_ops {
 	bool process;		/* runs as a forked process */
 	bool tail;		/* owns the end of the file every epoch (it may cut it off) */
 	const char *idle_why;	/* why it may find nothing to do here, said when it did not */
+	unsigned path;		/* a churn role that writes: enum ftr_path of its log entries */
 	/* Optional, after the common setup (priv, buf, fd); 0 or -errno. */
 	int (*setup)(struct ftr_role *r);
 	/* One short operation; 0, or -errno for a hard failure. */

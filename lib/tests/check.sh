@@ -124,6 +124,9 @@ expect_more "... naming the call and the PMD's folios" \
 run_expect "--inject kmsg: a kernel-log splat fails the kernel subtest, naming the line" 1 \
 	'not ok [0-9]+ kernel # kernel log: .*injected WARNING' \
 	"$ST/collapse_basic" --inject kmsg
+run_expect "--inject eagain: a collapse that answers EAGAIN forever fails collapse_basic, never skips it" 1 \
+	'^not ok 1 collapse-ro # MADV_COLLAPSE of PMD 0 of a range nothing else touches: Resource temporarily unavailable after [0-9]+ calls over [0-9]+ s \(the kernel.s last outcome: [a-z_ ]+\)' \
+	"$ST/collapse_basic" --inject eagain
 run_expect "--inject stuck: the engine's watchdog reports a hung role" 1 \
 	'HANG: 1 of [0-9]+ roles did not finish' \
 	"$ST/collapse_write" --duration 2 --inject stuck
@@ -137,6 +140,12 @@ run_expect "--inject errno: an EAGAIN outcome answered EINVAL fails the collapse
 expect_more "the errno report names the call, the outcome and its trace lines" \
 	'^# ERRNO CONTRACT BROKEN: MADV_COLLAPSE of PMD [0-9]+ .*returned EINVAL, expected EAGAIN: it ended on [a-z_]+'
 expect_more "... with the kernel's events in that call" '^#     .*-[0-9]+ +\[[0-9]+\] .* mm_khugepaged_(collapse|scan)_file: .*result='
+run_expect "--inject dma-orphan: a DMA read lost into an orphaned page fails the data subtest as LOST" 1 \
+	'^# oracle: class=LOST blocks=[0-9]+$' \
+	"$ST/collapse_pin" --duration 1 --seed 7 --inject dma-orphan
+expect_more "... and the report names the pin role that wrote the block" \
+	'^#     t=.* dma-dio-churn[0-9]+: write via dma-read off=0x[0-9a-f]+ '
+expect_more "... in the data subtest" '^not ok 1 data # wrong data'
 run_expect "a record made before lib/ was layered still replays, operation for operation" 0 \
 	'^# replay of .*: ([0-9]+) of \1 recorded operations done in 2 of 2 epochs, 0 skipped' \
 	"$BUILD/tools/thp-race" --replay "$FTR_FIXTURES/record-6.18-tmpfs-v1.txt"
@@ -239,9 +248,11 @@ done < <(grep -E '^(not )?ok ' <<<"$out")
 ((rc == 0 || rc == 1)) || nok "runner_checks.sh exited $rc"
 
 section "the other compiler"
+# OUTPUT=, not O=: `make check OUTPUT=DIR` passes OUTPUT down to these makes, where it
+# beats O= and they would test the binaries already in DIR.
 if ! command -v clang >/dev/null; then
 	ok "make CC=clang # SKIP clang is not installed (CI installs it)"
-elif out=$(make -s -C "$REPO" CC=clang O="$BUILD/clang" all unit 2>&1); then
+elif out=$(make -s -C "$REPO" CC=clang OUTPUT="$BUILD/clang" all unit 2>&1); then
 	ok "make CC=clang builds everything warning-free"
 else
 	echo "$out" | grep -m10 -E 'error|warning' | diag
@@ -252,7 +263,7 @@ section "ThreadSanitizer: the engine's own userspace is race-free"
 tsan=$BUILD/tsan
 # OUTPUT too: under "make check OUTPUT=DIR" MAKEFLAGS hands DIR down, and it would win over O.
 if make -s -C "$REPO" SANITIZE=thread O="$tsan" OUTPUT="$tsan" CC="${TSAN_CC:-gcc}" all >/dev/null 2>&1; then
-	for t in collapse_mixed collapse_openw; do
+	for t in collapse_mixed collapse_openw collapse_pin; do
 		out=$(TSAN_OPTIONS="halt_on_error=1 exitcode=66" timeout 300 \
 			"$tsan/selftests/$t" --duration 2 --seed 11 "${KNOWN[@]}" 2>&1)
 		rc=$?
