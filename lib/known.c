@@ -152,13 +152,18 @@ static bool quiesced_bad(const struct ftr_ledger *l, uint32_t b, uint32_t epoch,
 	return seen;
 }
 
-/* The last O_DIRECT write of block b in epoch (its log entry and the thread that made
- * it), and whether a store through the mapping into b's PMD began after it in that
- * epoch; false when no such write is logged. */
+/*
+ * The last O_DIRECT write of block b in epoch (and the thread that made it), and what
+ * could have written the stale folio back over it, in that epoch: a store through the
+ * mapping into b's PMD that began after the write (it dirties the whole large folio),
+ * or a MADV_COLLAPSE of that PMD that returned 0 while the write ran (the collapse
+ * held the folios locked, so the write could not invalidate them, and the THP it
+ * built carries their dirty state).  false when no such write is logged.
+ */
 static bool direct_then_store(const struct ftr_arena *a, const struct ftr_roles *rs, uint32_t b, uint32_t epoch,
 			      int *tid, bool *stored)
 {
-	uint64_t off = (uint64_t)b * FTR_BLOCK, pmd = off / a->pmd * a->pmd, end = 0;
+	uint64_t off = (uint64_t)b * FTR_BLOCK, pmd = off / a->pmd * a->pmd, end = 0, start = 0;
 	struct ftr_op_hit *hits;
 	int n, max = 0;
 
@@ -170,12 +175,16 @@ static bool direct_then_store(const struct ftr_arena *a, const struct ftr_roles 
 
 	for (int i = 0; i < n; i++)
 		if (hits[i].e.path == FTR_P_DIRECT && hits[i].e.t1 > end) {
+			start = hits[i].e.t0;
 			end = hits[i].e.t1;
 			*tid = rs->roles[hits[i].role].st->tid;
 		}
 	n = epoch_ops(rs, epoch, pmd, a->pmd, FTR_OP_WRITE, hits, max);
 	for (int i = 0; i < n && end; i++)
 		*stored |= hits[i].e.path == FTR_P_MMAP && hits[i].e.t0 > end;
+	n = epoch_ops(rs, epoch, pmd, a->pmd, FTR_OP_COLLAPSE, hits, max);
+	for (int i = 0; i < n && end; i++)
+		*stored |= !hits[i].e.res && hits[i].e.t0 < end && hits[i].e.t1 > start;
 	free(hits);
 	return end;
 }
@@ -237,8 +246,9 @@ static int dio_stale(const struct ftr_arena *a, const struct ftr_roles *rs, cons
 			return missing(FTR_KI_DIO_WRITEBACK, "the disk holds something else than the version before "
 				       "the O_DIRECT write of block %u", x->b.block);
 		if (!stored)
-			return missing(FTR_KI_DIO_WRITEBACK, "no store through the mapping into the PMD of block %u "
-				       "followed its O_DIRECT write in epoch %u", x->b.block, x->epoch);
+			return missing(FTR_KI_DIO_WRITEBACK, "neither a store through the mapping into the PMD of "
+				       "block %u followed its O_DIRECT write in epoch %u, nor a collapse of that PMD "
+				       "ran with it", x->b.block, x->epoch);
 		stale++;
 	}
 	if (on_disk && stale)
@@ -254,7 +264,8 @@ static int dio_stale(const struct ftr_arena *a, const struct ftr_roles *rs, cons
 		snprintf(ev, len, "the kernel logged \"Page cache invalidation failure on direct I/O\" for %s by the "
 			 "writing thread; all %zu bad block readings are LOST, last written by O_DIRECT in their "
 			 "epoch, hold the version before it, also on the disk, and a store through the mapping into "
-			 "their PMD followed the O_DIRECT write", file + 6, l->nbads);
+			 "their PMD followed the O_DIRECT write, or a collapse of it ran with the write", file + 6,
+			 l->nbads);
 	return 1;
 }
 
