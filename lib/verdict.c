@@ -78,6 +78,13 @@ static void collapse_result(const struct ftr_arena *a, const struct ftr_roles *r
 	} else if (!a->khugepaged && !who->st->res[0] && !cap->ok) {
 		ftr_ktap_result(FTR_SKIP, "collapse", "%s (%llu attempts, last error %s)", cap->why,
 				(unsigned long long)attempts, strerror(who->st->last_err));
+	} else if (!a->khugepaged && cap->ok && attempts && who->st->res[1] == attempts) {
+		/* EAGAIN means try again: a kernel that says it to every call on a filesystem
+		 * it collapses (the probe did) is not a quiet skip. */
+		ftr_diag("COLLAPSE NEVER SUCCEEDED: all %llu MADV_COLLAPSE calls answered EAGAIN on a filesystem "
+			 "whose probe collapsed (errno by outcome above)", (unsigned long long)attempts);
+		ftr_ktap_result(FTR_SKIP, "collapse", "not exercised: all %llu calls answered EAGAIN, on a filesystem "
+				"that collapses", (unsigned long long)attempts);
 	} else if (!ok || !checked) {
 		ftr_ktap_result(FTR_SKIP, "collapse", "not exercised: %llu of %llu collapses succeeded, THP contract "
 				"checked on %llu PMDs", (unsigned long long)ok, (unsigned long long)attempts,
