@@ -327,8 +327,7 @@ static int engine_setup(struct ftr_engine *e, const struct ftr_scenario *sc, str
 
 static void engine_teardown(struct ftr_engine *e)
 {
-	free(e->l.bads);
-	free(e->l.cwin);
+	ftr_ledger_free(&e->l);
 	if (e->a.pinned)
 		munmap(e->a.pinned, e->a.psz);
 	for (int i = 0; i < e->rs.nroles; i++)

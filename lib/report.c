@@ -251,6 +251,9 @@ void ftr_report_summary(const struct ftr_arena *a, const struct ftr_roles *rs, c
 		 (unsigned long long)l->evicted_epochs, (unsigned long long)l->resident_after_evict,
 		 l->verify_ns ? l->verified_bytes / (l->verify_ns / 1e9) / (1 << 30) : 0.0,
 		 l->verified_bytes / 1048576.0);
+	if (l->disk_epochs)
+		ftr_diag("the disk itself (O_DIRECT) was read after %llu of %llu epochs", (unsigned long long)l->disk_epochs,
+			 (unsigned long long)l->epochs);
 	if (l->bad_epochs)
 		ftr_diag("wrong data in %llu epochs, each put right; %llu epochs verified after the first",
 			 (unsigned long long)l->bad_epochs, (unsigned long long)l->epochs_after_bad);

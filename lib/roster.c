@@ -44,6 +44,17 @@ static const struct ftr_role_ops *role_ops(enum ftr_role_kind kind, unsigned mod
 	}
 }
 
+/* The name of a role's mode in a mix: its writer path, reader mode or churn role. */
+static const char *mode_name(enum ftr_role_kind kind, unsigned m)
+{
+	switch (kind) {
+	case FTR_R_WRITER: return ftr_path_names[m];
+	case FTR_R_READER: return ftr_read_names[m];
+	case FTR_R_CHURN: return ftr_churn_roles[m]->name;
+	default: return role_ops(kind, m)->name;
+	}
+}
+
 static struct ftr_role *add_role(struct ftr_arena *a, struct ftr_roles *rs, enum ftr_role_kind kind, unsigned mode,
 				 const char *name)
 {
@@ -55,20 +66,10 @@ static struct ftr_role *add_role(struct ftr_arena *a, struct ftr_roles *rs, enum
 	r->mode = mode;
 	snprintf(r->name, sizeof(r->name), "%s", name);
 	r->ops = role_ops(kind, mode);
-	r->mode_name = ftr_roster_mode_name(kind, mode);
+	r->mode_name = mode_name(kind, mode);
 	r->process = r->ops->process || (kind == FTR_R_WRITER && mode == FTR_P_OPENW);
 	r->counts_overlaps = kind == FTR_R_CHURN;
 	return r;
-}
-
-const char *ftr_roster_mode_name(enum ftr_role_kind kind, unsigned m)
-{
-	switch (kind) {
-	case FTR_R_WRITER: return ftr_path_names[m];
-	case FTR_R_READER: return ftr_read_names[m];
-	case FTR_R_CHURN: return ftr_churn_roles[m]->name;
-	default: return role_ops(kind, m)->name;
-	}
 }
 
 /* "write=1,mmap=2" -> roles; names are writer paths, reader modes or churn roles.
@@ -90,7 +91,7 @@ static int parse_mix(struct ftr_arena *a, struct ftr_roles *rs, const char *mix,
 		if (eq)
 			*eq = '\0';
 		for (m = 0; m < lim; m++)
-			if (!strcmp(tok, ftr_roster_mode_name(kind, m)))
+			if (!strcmp(tok, mode_name(kind, m)))
 				break;
 		if (m == lim || counts[n] > 16) {
 			fprintf(stderr, "unknown role or count '%s' in mix '%s'\n", tok, mix);
@@ -109,7 +110,7 @@ static int parse_mix(struct ftr_arena *a, struct ftr_roles *rs, const char *mix,
 		c++;
 		if (rs->nroles == FTR_MAX_ROLES)
 			return -1;
-		snprintf(name, sizeof(name), "%s-%s%d", ftr_roster_mode_name(kind, m),
+		snprintf(name, sizeof(name), "%s-%s%d", mode_name(kind, m),
 			 kind == FTR_R_WRITER ? "writer" : kind == FTR_R_CHURN ? "churn" : "reader",
 			 rs->nroles);
 		add_role(a, rs, kind, m, name);

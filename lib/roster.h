@@ -12,7 +12,5 @@ extern const unsigned ftr_churn_nr;
 
 /* The roles of a->sc into rs, and the segment owners into a; -1 on a bad mix. */
 int ftr_roster_build(struct ftr_arena *a, struct ftr_roles *rs);
-/* The name of a role's mode in a mix: its writer path, reader mode or churn role. */
-const char *ftr_roster_mode_name(enum ftr_role_kind kind, unsigned mode);
 
 #endif
