@@ -152,6 +152,31 @@ static bool quiesced_bad(const struct ftr_ledger *l, uint32_t b, uint32_t epoch,
 	return seen;
 }
 
+/* Room for every logged operation of every role; NULL when out of memory. */
+static struct ftr_op_hit *all_hits(const struct ftr_roles *rs, int *max)
+{
+	*max = 0;
+	for (int i = 0; i < rs->nroles; i++)
+		*max += rs->roles[i].log->cap;
+	return calloc(*max, sizeof(struct ftr_op_hit));
+}
+
+/* The last O_DIRECT write of block b in epoch, from hits (room for max): its entry
+ * and the thread that made it; false when none is logged. */
+static bool last_direct(const struct ftr_roles *rs, uint32_t b, uint32_t epoch, struct ftr_op_hit *hits, int max,
+			struct ftr_op_entry *w, int *tid)
+{
+	int n = epoch_ops(rs, epoch, (uint64_t)b * FTR_BLOCK, FTR_BLOCK, FTR_OP_WRITE, hits, max);
+
+	w->t1 = 0;
+	for (int i = 0; i < n; i++)
+		if (hits[i].e.path == FTR_P_DIRECT && hits[i].e.t1 > w->t1) {
+			*w = hits[i].e;
+			*tid = rs->roles[hits[i].role].st->tid;
+		}
+	return w->t1;
+}
+
 /*
  * The last O_DIRECT write of block b in epoch (and the thread that made it), and what
  * could have written the stale folio back over it, in that epoch: a store through the
@@ -163,30 +188,37 @@ static bool quiesced_bad(const struct ftr_ledger *l, uint32_t b, uint32_t epoch,
 static bool direct_then_store(const struct ftr_arena *a, const struct ftr_roles *rs, uint32_t b, uint32_t epoch,
 			      int *tid, bool *stored)
 {
-	uint64_t off = (uint64_t)b * FTR_BLOCK, pmd = off / a->pmd * a->pmd, end = 0, start = 0;
+	uint64_t pmd = (uint64_t)b * FTR_BLOCK / a->pmd * a->pmd;
+	struct ftr_op_entry w;
 	struct ftr_op_hit *hits;
-	int n, max = 0;
+	int n, max;
 
-	for (int i = 0; i < rs->nroles; i++)
-		max += rs->roles[i].log->cap;
-	if (!(hits = calloc(max, sizeof(*hits))))
+	if (!(hits = all_hits(rs, &max)))
 		return false;
-	n = epoch_ops(rs, epoch, off, FTR_BLOCK, FTR_OP_WRITE, hits, max);
-
-	for (int i = 0; i < n; i++)
-		if (hits[i].e.path == FTR_P_DIRECT && hits[i].e.t1 > end) {
-			start = hits[i].e.t0;
-			end = hits[i].e.t1;
-			*tid = rs->roles[hits[i].role].st->tid;
-		}
+	if (!last_direct(rs, b, epoch, hits, max, &w, tid)) {
+		free(hits);
+		return false;
+	}
 	n = epoch_ops(rs, epoch, pmd, a->pmd, FTR_OP_WRITE, hits, max);
-	for (int i = 0; i < n && end; i++)
-		*stored |= hits[i].e.path == FTR_P_MMAP && hits[i].e.t0 > end;
+	for (int i = 0; i < n; i++)
+		*stored |= hits[i].e.path == FTR_P_MMAP && hits[i].e.t0 > w.t1;
 	n = epoch_ops(rs, epoch, pmd, a->pmd, FTR_OP_COLLAPSE, hits, max);
-	for (int i = 0; i < n && end; i++)
-		*stored |= !hits[i].e.res && hits[i].e.t0 < end && hits[i].e.t1 > start;
+	for (int i = 0; i < n; i++)
+		*stored |= !hits[i].e.res && hits[i].e.t0 < w.t1 && hits[i].e.t1 > w.t0;
 	free(hits);
-	return end;
+	return true;
+}
+
+/* Whether the kernel logged an O_DIRECT invalidation failure naming the test's file;
+ * file gets the "File: PATH PID:" that names it. */
+static bool dio_warned(const struct ftr_arena *a, char *file, size_t len)
+{
+	char real[PATH_MAX];
+
+	ftr_kmsg_poll(&a->env->kmsg);
+	snprintf(file, len, "File: %s PID:", realpath(a->path, real) ? real : a->path);
+	return ftr_kmsg_seen(&a->env->kmsg, "Page cache invalidation failure on direct I/O") &&
+	       ftr_kmsg_seen(&a->env->kmsg, file);
 }
 
 /*
@@ -208,7 +240,7 @@ static bool direct_then_store(const struct ftr_arena *a, const struct ftr_roles 
 static int dio_stale(const struct ftr_arena *a, const struct ftr_roles *rs, const struct ftr_ledger *l,
 		     char *ev, size_t len, enum ftr_known_id *id)
 {
-	char real[PATH_MAX], needle[PATH_MAX + 48], file[PATH_MAX + 16];
+	char needle[PATH_MAX + 48], file[PATH_MAX + 16];
 	size_t on_disk = 0, stale = 0;
 
 	*id = FTR_KI_DIO_STALE;
@@ -218,10 +250,7 @@ static int dio_stale(const struct ftr_arena *a, const struct ftr_roles *rs, cons
 		return missing(*id, "not every bad block is LOST and last written by O_DIRECT");
 	if (!a->env->caps.odirect.ok)
 		return missing(*id, "the disk could not be read with O_DIRECT here");
-	ftr_kmsg_poll(&a->env->kmsg);
-	snprintf(file, sizeof(file), "File: %s PID:", realpath(a->path, real) ? real : a->path);
-	if (!ftr_kmsg_seen(&a->env->kmsg, "Page cache invalidation failure on direct I/O") ||
-	    !ftr_kmsg_seen(&a->env->kmsg, file))
+	if (!dio_warned(a, file, sizeof(file)))
 		return missing(*id, "the kernel log has no invalidation failure naming \"%s\"", file);
 	for (size_t i = 0; i < l->nbads; i++) {
 		const struct ftr_bad_rec *x = &l->bads[i];
@@ -267,6 +296,80 @@ static int dio_stale(const struct ftr_arena *a, const struct ftr_roles *rs, cons
 			 "their PMD followed the O_DIRECT write, or a collapse of it ran with the write", file + 6,
 			 l->nbads);
 	return 1;
+}
+
+/* Whether only the checks before the disk saw block b bad in epoch: the O_DIRECT
+ * reads of the disk and the read after eviction found it right. */
+static bool cache_only(const struct ftr_ledger *l, uint32_t b, uint32_t epoch)
+{
+	bool seen = false;
+
+	for (size_t i = 0; i < l->nbads; i++) {
+		const struct ftr_bad_rec *x = &l->bads[i];
+
+		if (x->b.block != b || x->epoch != epoch)
+			continue;
+		if (x->stage == FTR_ST_DURABLE || x->stage == FTR_ST_DISK || x->stage == FTR_ST_EVICTED)
+			return false;
+		seen |= x->stage != FTR_ST_RACING;
+	}
+	return seen;
+}
+
+/*
+ * An O_DIRECT write that a collapse of its PMD ran with, after which the page cache
+ * still held the data from before the write, and the kernel said nothing: the write's
+ * invalidate_inode_pages2_range() slept on the lock of a small folio collapse_file()
+ * held while it copied it; when it woke, the folio had left the mapping, so it skipped
+ * the index without looking at the THP that replaced it, and reported success
+ * (docs/findings/dio-collapse-stale-pagecache.md).
+ *
+ * Evidence per bad block, in the epoch it was found: a quiesced check saw it LOST,
+ * last written by O_DIRECT; a MADV_COLLAPSE call whose collapse_file() built a THP of
+ * its PMD ran while that write did (trace); and the disk held the write: the epoch's
+ * O_DIRECT reads and the read after eviction found the block right.
+ */
+static int dio_collapse(const struct ftr_arena *a, const struct ftr_roles *rs, const struct ftr_ledger *l,
+			char *ev, size_t len, enum ftr_known_id *id)
+{
+	const struct ftr_window *c = NULL;
+	struct ftr_op_entry w = { 0 };
+	char file[PATH_MAX + 16];
+	struct ftr_op_hit *hits;
+	int max, tid, ret = 1;
+
+	*id = FTR_KI_DIO_COLLAPSE;
+	/* A kernel that said so is dio_stale()'s. */
+	if (!all_bad(l, FTR_LOST, FTR_P_DIRECT) || dio_warned(a, file, sizeof(file)))
+		return 0;
+	if (!a->env->caps.odirect.ok)
+		return missing(*id, "the disk could not be read with O_DIRECT here");
+	if (!(hits = all_hits(rs, &max)))
+		return missing(*id, "out of memory");
+	for (size_t i = 0; i < l->nbads && ret > 0; i++) {
+		uint32_t b = l->bads[i].b.block, epoch = l->bads[i].epoch;
+		uint32_t pmd = (uint64_t)b * FTR_BLOCK / a->pmd;
+
+		c = NULL;
+		if (!cache_only(l, b, epoch))
+			ret = missing(*id, "block %u was not seen bad by a quiesced check, or the disk held it wrong too", b);
+		else if (!last_direct(rs, b, epoch, hits, max, &w, &tid))
+			ret = missing(*id, "no O_DIRECT write of block %u in epoch %u is logged", b, epoch);
+		for (size_t k = 0; ret > 0 && k < l->ncwin && !c; k++)
+			if (l->cwin[k].epoch == epoch && l->cwin[k].built && l->cwin[k].pmd == pmd &&
+			    l->cwin[k].t0 < w.t1 && l->cwin[k].t1 > w.t0)
+				c = &l->cwin[k];
+		if (ret > 0 && !c)
+			ret = missing(*id, "no collapse_file() that built a THP of PMD %u ran with the O_DIRECT write of "
+				      "block %u at t=%.6fs..%.6fs", pmd, b, w.t0 / 1e9, w.t1 / 1e9);
+	}
+	free(hits);
+	if (ret > 0)
+		snprintf(ev, len, "all %zu bad block readings are LOST, last written by O_DIRECT, seen after quiescing "
+			 "and right on the disk, and a collapse_file() that built a THP of their PMD ran with that "
+			 "write; the last: write t=%.6fs..%.6fs, collapse t=%.6fs..%.6fs; the kernel reported nothing",
+			 l->nbads, w.t0 / 1e9, w.t1 / 1e9, c->t0 / 1e9, c->t1 / 1e9);
+	return ret;
 }
 
 /*
@@ -384,7 +487,7 @@ static int ro_thp_truncate(const struct ftr_arena *a, const struct ftr_roles *rs
 enum ftr_known_id ftr_known_data(const struct ftr_arena *a, const struct ftr_roles *rs, const struct ftr_ledger *l,
 				 char *evidence, size_t len)
 {
-	static const matcher matchers[] = { zero_beside, dio_stale, ro_thp_truncate };
+	static const matcher matchers[] = { zero_beside, dio_collapse, dio_stale, ro_thp_truncate };
 	enum ftr_known_id id;
 
 	if (!l->nbads)

@@ -31,6 +31,12 @@
  *       written by O_DIRECT, the kernel's invalidation failure naming this file, the
  *       block holds the version before that write (an O_DIRECT read too), and a store
  *       through the mapping into its PMD began after the write ended.
+ *   dio-collapse-stale-pagecache  the same stale page cache with nothing in the kernel
+ *       log: the write's invalidation slept on a folio collapse_file() held and skipped
+ *       the THP that replaced it.  Evidence per block: LOST, last written by O_DIRECT,
+ *       seen after quiescing and right on the disk (O_DIRECT, and after eviction), no
+ *       invalidation failure logged for this file, and a collapse_file() that built a
+ *       THP of its PMD ran while that write did (trace).
  *   xfs-zero-range-beside  a racing reader saw zeros beside a concurrent sub-page
  *       fallocate(ZERO_RANGE) of another part of the same page.  Evidence: the only
  *       bad block was the racing reader's, class ZERO, such a zero-range overlapped

@@ -30,11 +30,12 @@ struct ftr_bad_rec {
 };
 
 /* When a MADV_COLLAPSE call that ran collapse_file() was in progress (ftr_now_ns()),
- * and whether that built a THP. */
+ * whether that built a THP, and of which PMD. */
 struct ftr_window {
 	uint64_t t0, t1;
 	uint32_t epoch;
 	bool built;
+	uint32_t pmd;
 };
 
 struct ftr_ledger {

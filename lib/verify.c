@@ -278,13 +278,14 @@ static void note_calls(struct ftr_arena *a, struct ftr_ledger *l, const struct f
 
 	for (size_t i = 0; i < n; i++) {
 		const struct ftr_call *c = &calls[i];
-		struct ftr_pmd_state *s = &a->pmds[c->index * a->psz / a->pmd];
+		uint32_t pmd = c->index * a->psz / a->pmd;
+		struct ftr_pmd_state *s = &a->pmds[pmd];
 
 		if (c->collapsed && !c->err && s->sealed && s->sealed_t0 == c->t0 - base)
 			s->sealed_collapse = 1;
 		if (!c->attempts)
 			continue;
-		ftr_ledger_add_window(l, &(struct ftr_window){ c->t0 - base, c->t1 - base, l->epochs, c->collapsed });
+		ftr_ledger_add_window(l, &(struct ftr_window){ c->t0 - base, c->t1 - base, l->epochs, c->collapsed, pmd });
 	}
 }
 

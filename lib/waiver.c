@@ -11,6 +11,7 @@ const char *const ftr_known_names[FTR_KI_NR] = {
 	[FTR_KI_RO_THP_TRUNCATE] = "ro-thp-openw-truncate",
 	[FTR_KI_DIO_STALE] = "dio-stale-pagecache",
 	[FTR_KI_DIO_WRITEBACK] = "dio-stale-writeback",
+	[FTR_KI_DIO_COLLAPSE] = "dio-collapse-stale-pagecache",
 	[FTR_KI_ZERO_BESIDE] = "xfs-zero-range-beside",
 	[FTR_KI_CACHESTAT] = "cachestat-double-count",
 };

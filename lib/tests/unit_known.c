@@ -4,7 +4,7 @@
  * strictly; each issue's matcher finds its evidence in a run that has it and refuses
  * one that only looks like it: a block written after the last writable open that met
  * a collapse, an O_DIRECT read that returns old data, a kernel log naming another
- * file, a second bad block beside the racing reader's zeros.
+ * file, a collapse of another PMD, a second bad block beside the racing reader's zeros.
  */
 #include <fcntl.h>
 
@@ -135,7 +135,7 @@ static void openw_run(void)
 	log_op(0, FTR_OP_WRITE, 100, 200, 8, 8, 0);	/* blocks 8-15 */
 	log_op(0, FTR_OP_WRITE, 300, 400, 30, 2, 0);	/* the open that met the collapse */
 	log_op(1, FTR_OP_COLLAPSE, 150, 500, 0, 4096, EINVAL);
-	win[0] = (struct ftr_window){ 150, 500, 1, false };
+	win[0] = (struct ftr_window){ 150, 500, 1, false, 0 };
 	e.l.ncwin = 1;
 	bad(FTR_ST_READ, 9, FTR_LOST, FTR_P_OPENW);
 	bad(FTR_ST_MAP, 9, FTR_LOST, FTR_P_OPENW);
@@ -166,21 +166,21 @@ static void test_ro_thp_truncate(void)
 	 * call began, so a kernel that writes dirty folios back when collapsing had it
 	 * on the disk; the same open overlapping the same call does not explain it. */
 	openw_run();
-	win[0] = (struct ftr_window){ 350, 500, 1, false };
+	win[0] = (struct ftr_window){ 350, 500, 1, false, 0 };
 	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_NONE);
 
 	openw_run();	/* no overlap, but a call of the epoch that began before the write built a THP */
-	win[0] = (struct ftr_window){ 150, 290, 1, true };
+	win[0] = (struct ftr_window){ 150, 290, 1, true, 0 };
 	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_RO_THP_TRUNCATE);
 	CHECK(strstr(ev, "followed MADV_COLLAPSE") && strstr(ev, "built a THP"));
 	openw_run();	/* ... in an earlier epoch: evicted since, so nr_thps was not raised */
-	win[0] = (struct ftr_window){ 150, 290, 0, true };
+	win[0] = (struct ftr_window){ 150, 290, 0, true, 0 };
 	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_NONE);
 	openw_run();	/* ... or it built nothing */
-	win[0] = (struct ftr_window){ 150, 290, 1, false };
+	win[0] = (struct ftr_window){ 150, 290, 1, false, 0 };
 	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_NONE);
 	openw_run();	/* ... or it began after the write ended */
-	win[0] = (struct ftr_window){ 210, 290, 1, true };
+	win[0] = (struct ftr_window){ 210, 290, 1, true, 0 };
 	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_NONE);
 
 	openw_run();	/* the new rules: writable mappings collapse, so this is a new bug */
@@ -192,7 +192,8 @@ static void test_ro_thp_truncate(void)
 	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_NONE);
 }
 
-/* An O_DIRECT write the page cache did not see: the disk is right, the log says why. */
+/* An O_DIRECT write the page cache did not see: the disk is right, and the kernel's
+ * log says why (kmsg_file: the file it names), or says nothing (NULL). */
 static void dio_run(const char *kmsg_file)
 {
 	char k[300], text[600];
@@ -200,8 +201,12 @@ static void dio_run(const char *kmsg_file)
 	reset(FTR_P_DIRECT);
 	sc.ro_mapping = false;
 	snprintf(k, sizeof(k), "%s/kmsg", dir);
-	snprintf(text, sizeof(text), "<2>Page cache invalidation failure on direct I/O.  Possible data corruption "
-		 "due to collision with buffered I/O!\n<2>File: %s PID: 77 Comm: collapse_mixed\n", kmsg_file);
+	if (kmsg_file)
+		snprintf(text, sizeof(text), "<2>Page cache invalidation failure on direct I/O.  Possible data "
+			 "corruption due to collision with buffered I/O!\n<2>File: %s PID: 77 Comm: collapse_mixed\n",
+			 kmsg_file);
+	else
+		snprintf(text, sizeof(text), "<6>collapse_write (77): drop_caches: 1\n");
 	unit_write_file(k, text, "w");
 	setenv("FTR_KMSG", k, 1);
 	if (env.kmsg.fd > 0)
@@ -275,6 +280,56 @@ static void test_dio_stale(void)
 	}
 }
 
+/* The same loss, with nothing in the kernel log: a collapse of the block's PMD built a
+ * THP while the write ran, and the disk has the write. */
+static void dio_collapse_run(void)
+{
+	dio_run(NULL);
+	win[0] = (struct ftr_window){ 150, 250, 1, true, 0 };
+	e.l.ncwin = 1;
+}
+
+static void test_dio_collapse(void)
+{
+	char ev[600] = "";
+
+	dio_collapse_run();
+	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_DIO_COLLAPSE);
+	CHECK(strstr(ev, "the kernel reported nothing"));
+
+	dio_collapse_run();	/* the collapse was of another PMD */
+	win[0].pmd = 1;
+	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_NONE);
+	dio_collapse_run();	/* ... built no THP */
+	win[0].built = false;
+	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_NONE);
+	dio_collapse_run();	/* ... ended before the write began */
+	win[0] = (struct ftr_window){ 20, 90, 1, true, 0 };
+	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_NONE);
+	dio_collapse_run();	/* ... ran in another epoch */
+	win[0].epoch = 2;
+	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_NONE);
+	dio_collapse_run();	/* the disk lost the write too: not a stale page cache */
+	bad(FTR_ST_DISK, 3, FTR_LOST, FTR_P_DIRECT);
+	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_NONE);
+	dio_collapse_run();	/* ... or read it back wrong after eviction */
+	bad(FTR_ST_EVICTED, 3, FTR_LOST, FTR_P_DIRECT);
+	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_NONE);
+	dio_collapse_run();	/* only a racing reader saw it */
+	e.l.nbads = 0;
+	bad(FTR_ST_RACING, 3, FTR_LOST, FTR_P_DIRECT);
+	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_NONE);
+	dio_collapse_run();	/* a second block, written by a buffered write */
+	bad(FTR_ST_READ, 40, FTR_LOST, FTR_P_WRITE);
+	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_NONE);
+
+	/* The kernel did warn: that is dio-stale-pagecache, collapse or not. */
+	dio_run(path);
+	win[0] = (struct ftr_window){ 150, 250, 1, true, 0 };
+	e.l.ncwin = 1;
+	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_DIO_STALE);
+}
+
 static void zero_run(void)
 {
 	unsigned zero = 0;
@@ -325,6 +380,7 @@ int main(void)
 	test_waivers();
 	test_ro_thp_truncate();
 	test_dio_stale();
+	test_dio_collapse();
 	test_zero_beside();
 	for (int i = 0; i < e.rs.nroles; i++)
 		free(e.rs.roles[i].log);
