@@ -22,6 +22,7 @@ const char *const ftr_inject_names[FTR_INJECT_NR] = {
 	[FTR_INJECT_THP_CALL] = "thp-call", [FTR_INJECT_RESIDENT] = "resident",
 	[FTR_INJECT_CRASH] = "crash", [FTR_INJECT_STALE_RESIDENT] = "stale-resident",
 	[FTR_INJECT_DMA_ORPHAN] = "dma-orphan", [FTR_INJECT_EAGAIN] = "eagain",
+	[FTR_INJECT_SPLIT_CLEAN] = "split-clean",
 };
 
 void ftr_opts_usage(const char *prog)
@@ -30,7 +31,7 @@ void ftr_opts_usage(const char *prog)
 	       "       [--file-size SIZE] [--quick] [--timeout-mul N] [--verbose] [--record FILE]\n"
 	       "       [--known-issues FILE] [--describe]\n"
 	       "       [--inject lost-write|stale|misplace|zero|flip|thp|kmsg|hang|stuck|errno|stale-disk|thp-call|resident|crash\n"
-	       "                 |stale-resident|dma-orphan|eagain]\n"
+	       "                 |stale-resident|dma-orphan|eagain|split-clean]\n"
 	       "Without --dir the test mounts a private tmpfs. Exit: 0 pass, 1 fail, 4 skip, 2 usage.\n",
 	       prog);
 }

@@ -31,6 +31,7 @@ enum ftr_inject {
 	FTR_INJECT_STALE_RESIDENT,	/* stale-disk under a page that stays resident: only the disk shows it */
 	FTR_INJECT_DMA_ORPHAN,	/* a DMA pin's read lands in an orphaned page: class LOST */
 	FTR_INJECT_EAGAIN,	/* collapse_basic's MADV_COLLAPSE calls answer EAGAIN, always */
+	FTR_INJECT_SPLIT_CLEAN,	/* a dirty split's page is stale on the disk, clean in the cache */
 	FTR_INJECT_NR,
 };
 

@@ -40,7 +40,9 @@ struct ftr_role_stats {
 	int32_t in_op;		/* 1 while inside an operation (watchdog) */
 	int32_t tid;		/* the thread that runs the role: its trace events carry it */
 	int32_t spare;
-	uint64_t thp_checked;	/* collapser: calls whose THP contract was checked right after */
+	uint64_t thp_checked;	/* collapser: calls whose THP contract was checked right after;
+				 * splitter: dirty splits of a THP read back from the disk */
+	uint64_t dirty_splits;	/* splitter: dirty splits read back from the disk */
 	uint64_t calls_in_io;	/* DMA pins: collapse calls that overlapped a read in flight */
 	uint64_t own_calls_in_io;	/* ... of them the role's own */
 };

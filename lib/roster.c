@@ -159,8 +159,8 @@ int ftr_roster_build(struct ftr_arena *a, struct ftr_roles *rs)
 
 		snprintf(name, sizeof(name), "%s-splitter", split_modes[a->split]);
 		add_role(a, rs, FTR_R_SPLITTER, a->split, name);
-		/* The punch splitter owns its pages like a writer: it rewrites what it punched. */
-		if (a->split == FTR_SPLIT_PUNCH)
+		/* It owns pages like a writer: to rewrite what it punched, or for dirty splits. */
+		if (ftr_splitter_owns(a))
 			a->owner_role[a->nowners++] = rs->nroles - 1;
 	}
 	if (!sc->collapse || !strcmp(sc->collapse, "madvise")) {

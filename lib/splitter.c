@@ -3,6 +3,13 @@
  * The splitter keeps collapses coming: it splits a PMD that is collapsed now, through
  * debugfs (to random orders, around random pages), a punched and rewritten page, or
  * MADV_PAGEOUT, whichever this kernel and filesystem allow (roster.c picks).
+ *
+ * The debugfs splitter also splits dirty folios on purpose.  A large folio dirtied by
+ * write() alone (no PTE carries a dirty bit for it) must leave every piece of a split
+ * dirty until written back; one that forgets loses the write at the next writeback,
+ * and the check at the epoch's end misses it when a later write rewrote the block.
+ * So, on a page it owns: write it, split its PMD, and read the page with O_DIRECT,
+ * which writes the range back first and then reads the disk.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +20,7 @@
 
 #include "contract.h"
 #include "control.h"
+#include "disk.h"
 #include "extent.h"
 #include "mapping.h"
 #include "replay.h"
@@ -58,21 +66,172 @@ static bool pick_page_in(struct ftr_role *r, uint32_t pmd, uint32_t *first)
 	return false;
 }
 
-static int splitter_op(struct ftr_role *r)
+/*
+ * debugfs split of PMD pmd: page offsets in the file, and a random target order where
+ * the page cache takes large folios (splitting a shmem folio, or the folio of a
+ * filesystem without large folios, to a non-zero order is a VM_WARN on 6.12).  Half
+ * the time a non-uniform split around a page inside the folio: the in-folio offset
+ * that newer kernels take and older ones do not parse (kept in *gen).  rop: the
+ * recorded order and offset (--replay).  0 or errno.
+ */
+static int debugfs_split(struct ftr_role *r, uint32_t pmd, const struct ftr_replay_op *rop, uint32_t *arg,
+			 uint32_t *gen)
+{
+	struct ftr_arena *a = r->arena;
+	uint64_t off = (uint64_t)pmd * a->pmd;
+	char cmd[4200];
+	int ret = 0, fd, c;
+
+	if (!rop) {
+		unsigned order = a->env->caps.is_shmem || a->env->caps.max_folio_order <= 0 ? 0 :
+				 (unsigned)ftr_rng_below(&r->rng, 4) * 2;
+		bool has_off = ftr_rng_below(&r->rng, 2);
+
+		*gen = has_off ? ftr_rng_below(&r->rng, a->pmd / a->psz) : 0;
+		*arg = FTR_ARG_SPLIT(order, has_off);
+	}
+	ftr_seqc_begin(&a->pmds[pmd].split);
+	ftr_seqc_begin(&a->pmds[pmd].resplit);
+	c = snprintf(cmd, sizeof(cmd), "%s,%#llx,%#llx,%u", a->path, (unsigned long long)(off / a->psz),
+		     (unsigned long long)((off + a->pmd) / a->psz), FTR_ARG_SPLIT_ORDER(*arg));
+	if (FTR_ARG_SPLIT_HAS_OFF(*arg))
+		c += snprintf(cmd + c, sizeof(cmd) - c, ",%llu", (unsigned long long)*gen);
+	fd = open("/sys/kernel/debug/split_huge_pages", O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, cmd, c) != c)
+		ret = errno;
+	if (fd >= 0)
+		close(fd);
+	ftr_seqc_end(&a->pmds[pmd].resplit);
+	ftr_seqc_end(&a->pmds[pmd].split);
+	return ret;
+}
+
+/* Where a dirty split can be read back from the disk, by a splitter that may write. */
+static bool dirty_splits(const struct ftr_arena *a)
+{
+	return a->split != FTR_SPLIT_PAGEOUT && !a->env->caps.is_shmem && !a->sc->ro_mapping &&
+	       a->env->caps.odirect.ok;
+}
+
+bool ftr_splitter_owns(const struct ftr_arena *a)
+{
+	return a->split == FTR_SPLIT_PUNCH || (a->split == FTR_SPLIT_DEBUGFS && dirty_splits(a));
+}
+
+/*
+ * Punches the page at block first and writes it back: a split of the folio around it,
+ * and a write for the seal too.  1 when done (*err: the punch's errno), 0 when its PMD
+ * is sealed, -errno when the rewrite failed.
+ */
+static int punch_page(struct ftr_role *r, uint32_t first, int *err)
 {
 	struct role_priv *p = r->priv;
+	struct ftr_arena *a = r->arena;
+	uint64_t off = (uint64_t)first * FTR_BLOCK;
+	uint32_t n = a->psz / FTR_BLOCK;
+	int c;
+
+	if (!ftr_extent_begin(a, off, a->psz, FTR_ALSO_RESPLIT))
+		return 0;
+	ftr_oracle_begin_stamp(&a->oracle, p->buf, first, n, FTR_P_PUNCH);
+	*err = fallocate(p->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, a->psz) ? errno : 0;
+	/* Put the page back: the oracle wants it written whether or not the punch worked. */
+	c = ftr_pwrite_full(p->fd, p->buf, a->psz, off);
+	ftr_extent_end(a, off, a->psz, FTR_ALSO_RESPLIT);
+	if (c)
+		return c;
+	ftr_oracle_commit(&a->oracle, first, n);
+	return 1;
+}
+
+/* Whether this op is a dirty split (one in three, where the role owns a page of pmd,
+ * and for a punch another one to punch), and those pages. */
+static bool dirty_split_pages(struct ftr_role *r, uint32_t pmd, uint32_t *first, uint32_t *second)
+{
+	if (!dirty_splits(r->arena) || !r->nsegs || ftr_rng_below(&r->rng, 3) || !pick_page_in(r, pmd, first))
+		return false;
+	return r->mode != FTR_SPLIT_PUNCH || (pick_page_in(r, pmd, second) && *second != *first);
+}
+
+/*
+ * Writes the page at block first, splits its PMD (debugfs, or a punch of the page at
+ * block second), and reads the page from the disk.  srop: the recorded split or punch
+ * that followed the write (--replay).
+ */
+static int dirty_split(struct ftr_role *r, uint32_t first, uint32_t second, const struct ftr_replay_op *srop)
+{
+	struct role_priv *p = r->priv;
+	struct ftr_arena *a = r->arena;
+	uint32_t n = a->psz / FTR_BLOCK, pmd = (uint64_t)first * FTR_BLOCK / a->pmd, arg = 0, gen = 0;
+	uint64_t off = (uint64_t)first * FTR_BLOCK, t0 = ftr_now_ns();
+	bool thp = ftr_pmd_collapsed(a, pmd);
+	char *disk = p->buf + a->psz;
+	int ret = 0, c = 1, dfd;
+	struct ftr_bad bad;
+
+	if (!ftr_extent_begin(a, off, a->psz, FTR_ALSO_RESPLIT))
+		return ftr_pause_us(r, 1000), 0;
+	ftr_oracle_begin_stamp(&a->oracle, p->buf, first, n, FTR_P_PWRITE);
+	if ((c = ftr_pwrite_full(p->fd, p->buf, a->psz, off))) {
+		ftr_extent_end(a, off, a->psz, FTR_ALSO_RESPLIT);
+		return c;
+	}
+	ftr_oracle_commit(&a->oracle, first, n);
+	ftr_role_log(r, FTR_OP_WRITE, t0, off, a->psz,
+		     ftr_ver_gen(__atomic_load_n(&a->oracle.done[first], __ATOMIC_ACQUIRE)), 0);
+	t0 = ftr_now_ns();
+	if (r->mode == FTR_SPLIT_DEBUGFS) {
+		if (srop)
+			arg = srop->arg, gen = srop->gen;
+		ret = debugfs_split(r, pmd, srop, &arg, &gen);
+		ftr_role_log_arg(r, FTR_OP_SPLIT, t0, (uint64_t)pmd * a->pmd, a->pmd, gen, ret, arg);
+	} else {
+		second = srop ? srop->off / FTR_BLOCK : second;
+		if ((c = punch_page(r, second, &ret)) > 0)
+			ftr_role_log(r, FTR_OP_PUNCH, t0, (uint64_t)second * FTR_BLOCK, a->psz, 0, ret);
+	}
+	if (c > 0)
+		ftr_op_count(r, ret);
+	if (c > 0 && !ret && a->env->opts->inject == FTR_INJECT_SPLIT_CLEAN && !r->st->dirty_splits)
+		ftr_disk_stale(a, p->fd, first);
+	if (c > 0 && !ret) {
+		dfd = open(a->path, O_RDONLY | O_DIRECT | O_CLOEXEC);
+		if (dfd < 0 || pread(dfd, disk, a->psz, off) != (ssize_t)a->psz) {
+			ftr_fatal(r, NULL, "%s: the O_DIRECT read of page %#llx after a dirty split: %s", r->name,
+				  (unsigned long long)off, strerror(errno));
+		} else {
+			r->st->checked_blocks += n, r->st->thp_checked += thp, r->st->dirty_splits++;
+			if (ftr_oracle_check(&a->oracle, disk, first, n, NULL, &bad, 1, NULL))
+				ftr_fatal(r, &bad, "%s: the page at %#llx, written by write() into PMD %u (%s), then "
+					  "split, read back from the disk with O_DIRECT: block %u holds older data",
+					  r->name, (unsigned long long)off, pmd, thp ? "a THP" : "not a THP",
+					  bad.block);
+		}
+		if (dfd >= 0)
+			close(dfd);
+	}
+	ftr_extent_end(a, off, a->psz, FTR_ALSO_RESPLIT);
+	if (a->replay)
+		ftr_replay_advance(a->replay, r->id, srop ? 2 : 1);
+	ftr_pause_us(r, 1000);
+	return c < 0 ? c : 0;
+}
+
+static int splitter_op(struct ftr_role *r)
+{
 	struct ftr_arena *a = r->arena;
 	const struct ftr_replay_op *rop = NULL;
 	uint32_t pmd, seg, first, n, arg = 0, gen = 0;
 	uint64_t t0, off, len = a->pmd;
 	enum ftr_op op = FTR_OP_SPLIT;
-	char cmd[4200];
-	int ret = 0, fd, c;
+	int ret = 0, c;
 
 	/* --replay: the recorded PMD (or punched page) and split order, no choices drawn. */
 	if (a->replay) {
 		if (!(rop = ftr_replay_peek(a->replay, r->id, r->epoch, 0)))
 			return ftr_pause_us(r, 1000), 0;
+		if (rop->op == FTR_OP_WRITE)
+			return dirty_split(r, rop->off / FTR_BLOCK, 0, ftr_replay_peek(a->replay, r->id, r->epoch, 1));
 		pmd = rop->off / a->pmd;
 		arg = rop->arg;
 		gen = rop->gen;
@@ -85,57 +244,23 @@ static int splitter_op(struct ftr_role *r)
 	off = (uint64_t)pmd * a->pmd;
 	switch (r->mode) {
 	case FTR_SPLIT_DEBUGFS:
-		ftr_seqc_begin(&a->pmds[pmd].split);
-		ftr_seqc_begin(&a->pmds[pmd].resplit);
-		/* Page offsets in the file, and a random target order where the page cache
-		 * takes large folios: splitting a shmem folio, or the folio of a filesystem
-		 * without large folios, to a non-zero order is a VM_WARN (6.12).  Half the
-		 * time a non-uniform split around a page inside the folio: the in-folio
-		 * offset that newer kernels take and older ones do not parse (kept in gen). */
-		if (!rop) {
-			unsigned order = a->env->caps.is_shmem || a->env->caps.max_folio_order <= 0 ? 0 :
-					 (unsigned)ftr_rng_below(&r->rng, 4) * 2;
-			bool has_off = ftr_rng_below(&r->rng, 2);
-
-			if (has_off)
-				gen = ftr_rng_below(&r->rng, a->pmd / a->psz);
-			arg = FTR_ARG_SPLIT(order, has_off);
-		}
-		c = snprintf(cmd, sizeof(cmd), "%s,%#llx,%#llx,%u", a->path,
-			     (unsigned long long)(off / a->psz), (unsigned long long)((off + len) / a->psz),
-			     FTR_ARG_SPLIT_ORDER(arg));
-		if (FTR_ARG_SPLIT_HAS_OFF(arg))
-			c += snprintf(cmd + c, sizeof(cmd) - c, ",%llu", (unsigned long long)gen);
-		fd = open("/sys/kernel/debug/split_huge_pages", O_WRONLY | O_CLOEXEC);
-		if (fd < 0 || write(fd, cmd, c) != c)
-			ret = errno;
-		if (fd >= 0)
-			close(fd);
-		ftr_seqc_end(&a->pmds[pmd].resplit);
-		ftr_seqc_end(&a->pmds[pmd].split);
+		if (!rop && dirty_split_pages(r, pmd, &first, &n))
+			return dirty_split(r, first, n, NULL);
+		ret = debugfs_split(r, pmd, rop, &arg, &gen);
 		break;
 	case FTR_SPLIT_PUNCH:
 		if (rop)
 			first = rop->off / FTR_BLOCK;
+		else if (dirty_split_pages(r, pmd, &first, &n))
+			return dirty_split(r, first, n, NULL);
 		else if (!pick_page_in(r, pmd, &first) && !ftr_pick_extent(r, true, UINT32_MAX, &seg, &first, &n))
 			return ftr_pause_us(r, 1000), 0;
 		op = FTR_OP_PUNCH;
 		off = (uint64_t)first * FTR_BLOCK;
 		len = a->psz;
-		n = a->psz / FTR_BLOCK;
 		pmd = off / a->pmd;
-		/* A punch and rewrite is a write for the seal too. */
-		if (!ftr_extent_begin(a, off, len, FTR_ALSO_RESPLIT))
-			return ftr_pause_us(r, 1000), 0;
-		ftr_oracle_begin_stamp(&a->oracle, p->buf, first, n, FTR_P_PUNCH);
-		if (fallocate(p->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len))
-			ret = errno;
-		/* Put the page back: the oracle wants it written whether or not the punch worked. */
-		c = ftr_pwrite_full(p->fd, p->buf, len, off);
-		ftr_extent_end(a, off, len, FTR_ALSO_RESPLIT);
-		if (c)
-			return c;
-		ftr_oracle_commit(&a->oracle, first, n);
+		if ((c = punch_page(r, first, &ret)) <= 0)
+			return c ? c : (ftr_pause_us(r, 1000), 0);
 		break;
 	default:
 		op = FTR_OP_PAGEOUT;
@@ -163,6 +288,8 @@ static bool splitter_fits(const struct ftr_role *r, const struct ftr_replay_op *
 	static const uint8_t split_op[] = { 0, FTR_OP_SPLIT, FTR_OP_PUNCH, FTR_OP_PAGEOUT };
 	const struct ftr_arena *a = r->arena;
 
+	if (o->op == FTR_OP_WRITE)	/* a dirty split's */
+		return r->mode != FTR_SPLIT_PAGEOUT && o->off % a->psz == 0 && o->len == a->psz;
 	if (o->op != split_op[r->mode])
 		return false;
 	if (o->op == FTR_OP_PUNCH)
@@ -170,4 +297,22 @@ static bool splitter_fits(const struct ftr_role *r, const struct ftr_replay_op *
 	return o->off % a->pmd == 0 && (!FTR_ARG_SPLIT_HAS_OFF(o->arg) || o->gen < a->pmd / a->psz);
 }
 
-const struct ftr_role_ops ftr_splitter_ops = { .name = "splitter", .op = splitter_op, .replay_fits = splitter_fits };
+static void splitter_describe(const struct ftr_role *r, char *buf, size_t len)
+{
+	char res[160];
+	size_t o;
+
+	ftr_role_res_str(r, res, sizeof(res));
+	o = snprintf(buf, len, "%8llu ops:%s", (unsigned long long)r->st->ops, res);
+	if (dirty_splits(r->arena) && o < len)
+		o += snprintf(buf + o, len - o, ", %llu dirty splits read back from the disk (%llu of a THP)",
+			      (unsigned long long)r->st->dirty_splits, (unsigned long long)r->st->thp_checked);
+	if (r->st->last_err && o < len)
+		snprintf(buf + o, len - o, ", last error %s", strerror(r->st->last_err));
+}
+
+/* Its own writes (dirty splits) are pwrite()s. */
+const struct ftr_role_ops ftr_splitter_ops = {
+	.name = "splitter", .path = FTR_P_PWRITE, .op = splitter_op, .describe = splitter_describe,
+	.replay_fits = splitter_fits,
+};

@@ -18,7 +18,7 @@ LAYERS=(
 	"1: probe"
 	"2: scenario"
 	"3: arena ledger"
-	"4: contract"
+	"4: contract disk"
 	"5: role"
 	"6: control extent replay"
 	"7: writers readers collapser splitter churn holes pins dma aspace"
