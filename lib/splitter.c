@@ -4,12 +4,13 @@
  * debugfs (to random orders, around random pages), a punched and rewritten page, or
  * MADV_PAGEOUT, whichever this kernel and filesystem allow (roster.c picks).
  *
- * The debugfs splitter also splits dirty folios on purpose.  A large folio dirtied by
- * write() alone (no PTE carries a dirty bit for it) must leave every piece of a split
- * dirty until written back; one that forgets loses the write at the next writeback,
- * and the check at the epoch's end misses it when a later write rewrote the block.
- * So, on a page it owns: write it, split its PMD, and read the page with O_DIRECT,
- * which writes the range back first and then reads the disk.
+ * It also splits dirty folios on purpose.  A large folio dirtied by write() alone (no
+ * PTE carries a dirty bit for it) must leave every piece of a split dirty until it is
+ * written back; one that forgets loses the write at the next writeback, and the check
+ * at the epoch's end misses it when a later write rewrote the block.  So, one op in
+ * two, on a page it owns: write it, split its PMD (debugfs, or a punch of another
+ * page), and read the page with O_DIRECT, which writes the range back first and then
+ * reads the disk.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -92,7 +93,7 @@ static int debugfs_split(struct ftr_role *r, uint32_t pmd, const struct ftr_repl
 	}
 	ftr_seqc_begin(&a->pmds[pmd].split);
 	ftr_seqc_begin(&a->pmds[pmd].resplit);
-	c = snprintf(cmd, sizeof(cmd), "%s,%#llx,%#llx,%u", a->path, (unsigned long long)(off / a->psz),
+	c = snprintf(cmd, sizeof(cmd), "%s,0x%llx,0x%llx,%u", a->path, (unsigned long long)(off / a->psz),
 		     (unsigned long long)((off + a->pmd) / a->psz), FTR_ARG_SPLIT_ORDER(*arg));
 	if (FTR_ARG_SPLIT_HAS_OFF(*arg))
 		c += snprintf(cmd + c, sizeof(cmd) - c, ",%llu", (unsigned long long)*gen);
@@ -144,11 +145,11 @@ static int punch_page(struct ftr_role *r, uint32_t first, int *err)
 	return 1;
 }
 
-/* Whether this op is a dirty split (one in three, where the role owns a page of pmd,
+/* Whether this op is a dirty split (one in two, where the role owns a page of pmd,
  * and for a punch another one to punch), and those pages. */
 static bool dirty_split_pages(struct ftr_role *r, uint32_t pmd, uint32_t *first, uint32_t *second)
 {
-	if (!dirty_splits(r->arena) || !r->nsegs || ftr_rng_below(&r->rng, 3) || !pick_page_in(r, pmd, first))
+	if (!dirty_splits(r->arena) || !r->nsegs || ftr_rng_below(&r->rng, 2) || !pick_page_in(r, pmd, first))
 		return false;
 	return r->mode != FTR_SPLIT_PUNCH || (pick_page_in(r, pmd, second) && *second != *first);
 }
@@ -172,9 +173,9 @@ static int dirty_split(struct ftr_role *r, uint32_t first, uint32_t second, cons
 	if (!ftr_extent_begin(a, off, a->psz, FTR_ALSO_RESPLIT))
 		return ftr_pause_us(r, 1000), 0;
 	ftr_oracle_begin_stamp(&a->oracle, p->buf, first, n, FTR_P_PWRITE);
-	if ((c = ftr_pwrite_full(p->fd, p->buf, a->psz, off))) {
+	if ((ret = ftr_pwrite_full(p->fd, p->buf, a->psz, off))) {
 		ftr_extent_end(a, off, a->psz, FTR_ALSO_RESPLIT);
-		return c;
+		return ret;
 	}
 	ftr_oracle_commit(&a->oracle, first, n);
 	ftr_role_log(r, FTR_OP_WRITE, t0, off, a->psz,
