@@ -240,6 +240,15 @@ for cmd in "cachestat-double-count --seconds 2" "xfs-zero-range-beside --seconds
 done
 rmdir "$repro_dir" 2>/dev/null || { ls -la "$repro_dir" | diag; nok "repro: files left behind in $repro_dir"; }
 
+section "CI: a VM profile fails when it skipped what it must exercise"
+printf '%s\n' "ok 1 collapse_write:xfs" "ok 2 collapse_pin:ext4 # SKIP not exercised: 1 of 6 collapses succeeded" \
+	"ok 3 collapse_mmap:xfs # SKIP MADV_COLLAPSE of a writable shared mapping: Invalid argument" \
+	"ok 4 collapse_basic:btrfs # SKIP fs btrfs unavailable: mkfs.btrfs not found" >"$BUILD/ci-skips.log"
+run_expect "a capability SKIP is named" 0 '^ok 3 collapse_mmap:xfs # SKIP MADV_COLLAPSE' \
+	bash -c 'source "$1" && skips_not_allowed "$2" "^not exercised"' - "$REPO/.ci/run" "$BUILD/ci-skips.log"
+expect_more "... and a filesystem the guest could not set up" '^ok 4 collapse_basic:btrfs # SKIP fs btrfs unavailable'
+expect_none "... but not a race that ran and was not exercised, nor a pass" 'collapse_write|collapse_pin'
+
 section "the runner's timeout, knob restore and cleanup"
 out=$(FTR_BUILD=$BUILD "$HERE/runner_checks.sh" 2>&1)
 rc=$?
