@@ -402,10 +402,15 @@ static bool collapser_log_half_full(const struct ftr_engine *e)
 void ftr_engine_run(const struct ftr_scenario *sc, struct ftr_env *env)
 {
 	const struct ftr_opts *o = env->opts;
+	/*
+	 * The duration is racing time: the checks between epochs do not eat it, so a
+	 * quick test verifies six epochs even where they are slow (a debug kernel under
+	 * TCG), and a bug with a narrow window gets six chances to leave a trace.
+	 */
 	double duration = o->duration ?: (o->quick ? 2 : 10);
-	double epoch_s = duration / 4 < 0.25 ? 0.25 : duration / 4 > 2 ? 2 : duration / 4;
+	double epoch_s = duration / 6 < 0.25 ? 0.25 : duration / 6 > 2 ? 2 : duration / 6;
 	struct ftr_engine *e = calloc(1, sizeof(*e));
-	uint64_t end;
+	uint64_t raced = 0, t_run;
 	bool ok = true;
 	int ret;
 
@@ -423,7 +428,6 @@ void ftr_engine_run(const struct ftr_scenario *sc, struct ftr_env *env)
 	}
 	ftr_diag("file %s: %zu bytes = %u PMDs of %zu, %u blocks of %d, %d roles, epochs of %.2f s",
 		 e->a.path, e->a.size, e->a.npmds, e->a.pmd, e->a.nblocks, FTR_BLOCK, e->rs.nroles, epoch_s);
-	end = ftr_now_ns() + (uint64_t)(duration * 1e9);
 	do {
 		struct ftr_rng rng;
 
@@ -434,7 +438,8 @@ void ftr_engine_run(const struct ftr_scenario *sc, struct ftr_env *env)
 		store32(&e->a.sh->phase, FTR_PH_RUN);
 		__atomic_add_fetch(&e->a.sh->epoch, 1, __ATOMIC_ACQ_REL);
 		/* A replayed epoch ends when its operations are done, or at a generous limit. */
-		for (uint64_t t = ftr_now_ns() + (uint64_t)((e->a.replay ? 120 * o->timeout_mul : epoch_s) * 1e9);;) {
+		t_run = ftr_now_ns();
+		for (uint64_t t = t_run + (uint64_t)((e->a.replay ? 120 * o->timeout_mul : epoch_s) * 1e9);;) {
 			if (load32(&e->a.sh->fatal) || ftr_kmsg_poll(&env->kmsg) || ops_done(e) ||
 			    (!e->a.replay && (collapser_log_half_full(e) || ftr_contract_all_sealed(&e->a))))
 				break;
@@ -448,6 +453,7 @@ void ftr_engine_run(const struct ftr_scenario *sc, struct ftr_env *env)
 			}
 			sleep_us(e->a.replay ? 1000 : 10000);
 		}
+		raced += ftr_now_ns() - t_run;
 		if (!quiesce(e)) {
 			ftr_ktap_result(FTR_FAIL, "data", "HANG: roles stuck (see above)");
 			ftr_report_replay(&e->a, &e->rs);
@@ -469,7 +475,7 @@ void ftr_engine_run(const struct ftr_scenario *sc, struct ftr_env *env)
 		if (sc->progress)
 			sc->progress(&e->rs, &e->l);
 	} while (ok && !load32(&e->a.sh->fatal) && !env->kmsg.nr_splats && !ops_done(e) &&
-		 (e->a.replay ? e->l.epochs < e->a.replay->epochs : ftr_now_ns() < end));
+		 (e->a.replay ? e->l.epochs < e->a.replay->epochs : raced < (uint64_t)(duration * 1e9)));
 	stop_roles(e);
 	if (e->a.replay)
 		ftr_replay_summary(e->a.replay, e->l.epochs);

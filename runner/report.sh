@@ -18,13 +18,16 @@ out() {
 	return 0
 }
 
-# The collapse outcomes every test reached, outcome x test, from their trace instances.
+# The collapse outcomes every test reached (from their trace instances) and the work it
+# did, row x test.
 coverage_table() {
 	local awkf
 	for awkf in "$SCRIPT_DIR/tools/coverage-table.awk" "$SCRIPT_DIR/coverage-table.awk"; do
 		[[ -f $awkf ]] || continue
 		((${#COV_LINES[@]})) || return 0
-		out "# collapse outcomes (tracefs huge_memory:mm_khugepaged_collapse_file), per test:"
+		out "# collapse outcomes (tracefs huge_memory:mm_khugepaged_collapse_file) and the work each test did"
+		out "# (run.*: epochs verified, epochs whose disk was read, dirty splits read back from the disk, of a THP,"
+		out "# collapse calls that overlapped a DMA read into the mapping), per test:"
 		while IFS= read -r line; do out "#   $line"; done < <(printf '%s\n' "${COV_LINES[@]}" | awk -f "$awkf")
 		return 0
 	done

@@ -4,9 +4,10 @@
 # coverage-table.awk - which collapse outcomes each test produced, from the runner's
 # KTAP output:  ./run_tests.sh ... | awk -f tools/coverage-table.awk
 #
-# Every selftest prints, before its result line, one line (see lib/trace.h)
+# Every selftest prints, before its result line, lines (see lib/trace.h, lib/report.c)
 #   # coverage-table: collapse.succeeded=164 collapse.page_locked=3 scan.succeeded=167 lost=0
-# (or "# coverage-table: unavailable"); the runner indents the test's output with
+#   # coverage-table: run.epochs=6 run.disk_epochs=6 run.dirty_splits=12 ...
+# (or "# coverage-table: unavailable" for the trace); the runner indents the test's output with
 # "# " and then prints "ok N test:label ...".  The table has one row per outcome and
 # one column per test, counts summed over the filesystem labels; -v by=label gives a
 # column per test:label instead.  "-" is zero, "n/a" no tracefs for that column, and a
@@ -25,7 +26,10 @@ function col_of(name) {
 /^[# ]*coverage-table:/ {
 	line = $0
 	sub(/^[# ]*coverage-table:[ ]*/, "", line)
-	pending = line
+	if (line == "unavailable")
+		unavail = 1
+	else
+		pending = pending " " line
 	have = 1
 	next
 }
@@ -34,9 +38,9 @@ function col_of(name) {
 	if (!have)
 		next
 	c = col_of($0 ~ /^not / ? $4 : $3)
-	if (pending == "unavailable") {
+	if (unavail)
 		na[c] = 1
-	} else {
+	{
 		n = split(pending, kv, " ")
 		for (i = 1; i <= n; i++) {
 			split(kv[i], p, "=")
@@ -48,7 +52,8 @@ function col_of(name) {
 			count[key, c] += p[2]
 		}
 	}
-	have = 0
+	have = unavail = 0
+	pending = ""
 }
 
 END {
