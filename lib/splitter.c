@@ -155,6 +155,30 @@ static bool dirty_split_pages(struct ftr_role *r, uint32_t pmd, uint32_t *first,
 }
 
 /*
+ * The collapser's THPs are mostly sealed or split again by the time the splitter
+ * comes, so it collapses the PMD itself where it is not one (not in khugepaged mode,
+ * whose count is every collapse of the file).  *s0: the split count before it.
+ */
+static bool make_thp(struct ftr_role *r, uint32_t pmd, uint64_t *s0)
+{
+	struct ftr_arena *a = r->arena;
+	struct ftr_pmd_state *s = &a->pmds[pmd];
+	int ret;
+
+	*s0 = ftr_seqc_read(&s->split);
+	if (ftr_pmd_collapsed(a, pmd))
+		return true;
+	if (a->khugepaged)
+		return false;
+	ftr_seqc_begin(&a->sh->collapse_any);
+	ftr_seqc_begin(&s->collapse);
+	ret = madvise(a->map + (size_t)pmd * a->pmd, a->pmd, MADV_COLLAPSE);
+	ftr_seqc_end(&s->collapse);
+	ftr_seqc_end(&a->sh->collapse_any);
+	return !ret;
+}
+
+/*
  * Writes the page at block first, splits its PMD (debugfs, or a punch of the page at
  * block second), and reads the page from the disk.  srop: the recorded split or punch
  * that followed the write (--replay).
@@ -164,20 +188,23 @@ static int dirty_split(struct ftr_role *r, uint32_t first, uint32_t second, cons
 	struct role_priv *p = r->priv;
 	struct ftr_arena *a = r->arena;
 	uint32_t n = a->psz / FTR_BLOCK, pmd = (uint64_t)first * FTR_BLOCK / a->pmd, arg = 0, gen = 0;
-	uint64_t off = (uint64_t)first * FTR_BLOCK, t0 = ftr_now_ns();
-	bool thp = ftr_pmd_collapsed(a, pmd);
+	uint64_t off = (uint64_t)first * FTR_BLOCK, t0, s0;
+	bool thp = !srop && make_thp(r, pmd, &s0);
 	char *disk = p->buf + a->psz;
 	int ret = 0, c = 1, dfd;
 	struct ftr_bad bad;
 
-	if (!ftr_extent_begin(a, off, a->psz, FTR_ALSO_RESPLIT))
+	t0 = ftr_now_ns();
+	if (!ftr_extent_begin(a, off, a->psz, FTR_ALSO_NONE))
 		return ftr_pause_us(r, 1000), 0;
 	ftr_oracle_begin_stamp(&a->oracle, p->buf, first, n, FTR_P_PWRITE);
-	if ((ret = ftr_pwrite_full(p->fd, p->buf, a->psz, off))) {
-		ftr_extent_end(a, off, a->psz, FTR_ALSO_RESPLIT);
+	ret = ftr_pwrite_full(p->fd, p->buf, a->psz, off);
+	ftr_extent_end(a, off, a->psz, FTR_ALSO_NONE);
+	if (ret)
 		return ret;
-	}
 	ftr_oracle_commit(&a->oracle, first, n);
+	/* It wrote into a THP if nothing split the PMD since it was one. */
+	thp = thp && ftr_seqc_same(&a->pmds[pmd].split, s0);
 	ftr_role_log(r, FTR_OP_WRITE, t0, off, a->psz,
 		     ftr_ver_gen(__atomic_load_n(&a->oracle.done[first], __ATOMIC_ACQUIRE)), 0);
 	t0 = ftr_now_ns();
@@ -211,7 +238,6 @@ static int dirty_split(struct ftr_role *r, uint32_t first, uint32_t second, cons
 		if (dfd >= 0)
 			close(dfd);
 	}
-	ftr_extent_end(a, off, a->psz, FTR_ALSO_RESPLIT);
 	if (a->replay)
 		ftr_replay_advance(a->replay, r->id, srop ? 2 : 1);
 	ftr_pause_us(r, 1000);
