@@ -81,6 +81,9 @@ static void *role_main(void *arg)
 			int ret;
 
 			__atomic_store_n(&r->st->in_op, 1, __ATOMIC_RELAXED);
+			/* --inject stuck: an operation that never returns; quiesce() must say so. */
+			while (r->arena->env->opts->inject == FTR_INJECT_STUCK && r->id == 0 && seen == 2)
+				pause();
 			r->cs = &sh->collapse_any;
 			r->cs_snap = ftr_seqc_read(r->cs);
 			ret = ftr_role_op(r);
@@ -92,9 +95,6 @@ static void *role_main(void *arg)
 				break;
 			}
 		}
-		if (r->arena->env->opts->inject == FTR_INJECT_STUCK && r->id == 0 && seen == 2)
-			for (;;)
-				pause();	/* never acks: the watchdog must notice */
 		if (r->arena->env->opts->inject == FTR_INJECT_CRASH && r->id == 0 && seen == 2)
 			ftr_inject_crash(r->arena);
 		__atomic_add_fetch(&sh->acks, 1, __ATOMIC_ACQ_REL);
@@ -228,37 +228,77 @@ static void stop_roles(struct ftr_engine *e)
 }
 
 /* Waits for every role to finish its operation; a role that does not is a hang. */
+static int u64_cmp(const void *x, const void *y)
+{
+	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+
+	return a < b ? -1 : a > b;
+}
+
+/* The p99 latency of r's last logged operations (at most 512); 0 without any. */
+static uint64_t p99_ns(const struct ftr_role *r)
+{
+	uint64_t head = __atomic_load_n(&r->log->head, __ATOMIC_ACQUIRE), lat[512];
+	size_t n = 0;
+
+	for (uint64_t k = head > 512 ? head - 512 : 0; k < head && k >= ftr_oplog_first(r->log, head); k++) {
+		const struct ftr_op_entry *x = &r->log->e[k % r->log->cap];
+
+		lat[n++] = x->t1 > x->t0 ? x->t1 - x->t0 : 0;
+	}
+	if (!n)
+		return 0;
+	qsort(lat, n, sizeof(*lat), u64_cmp);
+	return lat[(n * 99 - 1) / 100];
+}
+
+/*
+ * Ends an epoch: every role finishes its operation and acks.  A role still inside one
+ * after 50 times its own p99 latency (never under 10 s) is stuck: a deadlock is named
+ * in seconds, not after the fixed ceiling of 60 s (both times --timeout-mul), which
+ * stays the last resort for a role that never acks.
+ */
 static bool quiesce(struct ftr_engine *e)
 {
 	const struct ftr_opts *o = e->a.env->opts;
-	uint64_t limit = (uint64_t)((o->inject == FTR_INJECT_STUCK ? 3 : 60) * o->timeout_mul * 1e9);
-	uint64_t t0 = ftr_now_ns();
+	uint64_t ceiling = (uint64_t)(60 * o->timeout_mul * 1e9), floor = (uint64_t)(10 * o->timeout_mul * 1e9);
+	uint64_t t0 = ftr_now_ns(), lim[FTR_MAX_ROLES], p99[FTR_MAX_ROLES];
 
 	store32(&e->a.sh->phase, FTR_PH_QUIESCE);
 	/* Neither side of a pair may wait at its barrier for one that already left. */
 	ftr_fzsync_stop(&e->a.sh->fz);
+	for (int i = 0; i < e->rs.nroles; i++) {
+		p99[i] = p99_ns(&e->rs.roles[i]);
+		lim[i] = 50 * p99[i] < floor ? floor : 50 * p99[i] > ceiling ? ceiling : 50 * p99[i];
+	}
 	while (load32(&e->a.sh->acks) < (uint32_t)e->rs.nroles) {
-		if (ftr_now_ns() - t0 > limit) {
-			ftr_diag("HANG: %u of %d roles did not finish their operation within %.0f s:",
-				 e->rs.nroles - load32(&e->a.sh->acks), e->rs.nroles, limit / 1e9);
-			for (int i = 0; i < e->rs.nroles; i++) {
-				struct ftr_role *r = &e->rs.roles[i];
-				uint64_t h = __atomic_load_n(&r->log->head, __ATOMIC_ACQUIRE);
-				struct ftr_op_hit hit = { .role = i };
-				char line[256] = "no operation logged";
+		uint64_t waited = ftr_now_ns() - t0;
+		bool stuck = waited > ceiling;
 
-				if (!__atomic_load_n(&r->st->in_op, __ATOMIC_RELAXED) &&
-				    !(o->inject == FTR_INJECT_STUCK && i == 0))
-					continue;
-				if (h) {
-					hit.e = r->log->e[(h - 1) % r->log->cap];
-					ftr_op_format(&hit, r->name, line, sizeof(line));
-				}
-				ftr_diag("  %s stuck; its last completed operation: %s", r->name, line);
-			}
-			return false;
+		for (int i = 0; i < e->rs.nroles; i++)
+			stuck |= __atomic_load_n(&e->rs.roles[i].st->in_op, __ATOMIC_RELAXED) && waited > lim[i];
+		if (!stuck) {
+			sleep_us(200);
+			continue;
 		}
-		sleep_us(200);
+		ftr_diag("HANG: %u of %d roles did not finish their operation within %.1f s:",
+			 e->rs.nroles - load32(&e->a.sh->acks), e->rs.nroles, waited / 1e9);
+		for (int i = 0; i < e->rs.nroles; i++) {
+			struct ftr_role *r = &e->rs.roles[i];
+			uint64_t h = __atomic_load_n(&r->log->head, __ATOMIC_ACQUIRE);
+			struct ftr_op_hit hit = { .role = i };
+			char line[256] = "no operation logged";
+
+			if (!__atomic_load_n(&r->st->in_op, __ATOMIC_RELAXED))
+				continue;
+			if (h) {
+				hit.e = r->log->e[(h - 1) % r->log->cap];
+				ftr_op_format(&hit, r->name, line, sizeof(line));
+			}
+			ftr_diag("  %s stuck in an operation for over %.1f s (its p99 latency: %.3f ms, limit %.1f s); its "
+				 "last completed operation: %s", r->name, waited / 1e9, p99[i] / 1e6, lim[i] / 1e9, line);
+		}
+		return false;
 	}
 	return true;
 }

@@ -22,7 +22,7 @@ enum ftr_inject {
 	FTR_INJECT_THP,		/* the THP-state check is told a collapse happened that did not */
 	FTR_INJECT_KMSG,	/* a splat line is written to the kernel log */
 	FTR_INJECT_HANG,	/* changes a knob and hangs: the runner's timeout must fire */
-	FTR_INJECT_STUCK,	/* a role stops responding: the engine's watchdog must fire */
+	FTR_INJECT_STUCK,	/* a role's operation never returns: the engine's watchdog must fire */
 	FTR_INJECT_ERRNO,	/* MADV_COLLAPSE's EAGAIN is taken for EINVAL: the errno contract fires */
 	FTR_INJECT_STALE_DISK,	/* the disk gets a block's previous version under a clean page cache */
 	FTR_INJECT_THP_CALL,	/* the collapser reports a success without calling, on a PMD never collapsed */

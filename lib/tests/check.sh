@@ -127,9 +127,10 @@ run_expect "--inject kmsg: a kernel-log splat fails the kernel subtest, naming t
 run_expect "--inject eagain: a collapse that answers EAGAIN forever fails collapse_basic, never skips it" 1 \
 	'^not ok 1 collapse-ro # MADV_COLLAPSE of PMD 0 of a range nothing else touches: Resource temporarily unavailable after [0-9]+ calls over [0-9]+ s \(the kernel.s last outcome: [a-z_ ]+\)' \
 	"$ST/collapse_basic" --inject eagain
-run_expect "--inject stuck: the engine's watchdog reports a hung role" 1 \
-	'HANG: 1 of [0-9]+ roles did not finish' \
+run_expect "--inject stuck: the engine's watchdog names a role stuck in an operation after 50 times its p99, not the ceiling" 1 \
+	'^#   write-writer0 stuck in an operation for over 1[0-9]\.[0-9] s \(its p99 latency: [0-9.]+ ms, limit 10\.0 s\)' \
 	"$ST/collapse_write" --duration 2 --inject stuck
+expect_more "... as a HANG" '^# HANG: 1 of [0-9]+ roles did not finish their operation within 1[0-9]\.[0-9] s:$'
 run_expect "--inject crash: a role that dies of a signal says where, with the replay line" 135 \
 	'^# CRASH: SIGBUS at address 0x[0-9a-f]+ in pid [0-9]+ thread [0-9]+ \(write-writer0\)' \
 	"$ST/collapse_write" --duration 2 --seed 3 --inject crash
