@@ -42,7 +42,9 @@ static void usage(const char *prog)
 	       "       --file-size SIZE --record FILE --verbose --known-issues FILE ...]\n"
 	       "   or: %s --replay FILE [--dir DIR --fs LABEL --record FILE --verbose --known-issues FILE --timeout-mul N]\n"
 	       "   or: %s --minimize FILE [--tries K] [--budget S] [--dir DIR --fs LABEL ...]: the smallest run\n"
-	       "       that still fails like the recorded one (K runs a cut, default 3; S seconds, default 600)\n"
+	       "       that still fails like the recorded one (K runs a cut, default 3; S seconds, default 600);\n"
+	       "       with --find N and a run's options, first that run up to N times, new seeds, until one\n"
+	       "       fails, recorded into FILE\n"
 	       "MIX is name=count,... e.g. --writers write=2,uring=1,mmap=2; a name alone counts 1.\n"
 	       "  writers: write pwrite pwritev2 uring uring-fixed mmap direct openw\n"
 	       "  readers: read map map2 bigread splice sendfile copy\n"
@@ -53,6 +55,13 @@ static void usage(const char *prog)
 	printf("\nDefault: --writers write=1,mmap=1 --readers read=1,map2=1, MADV_COLLAPSE, auto split.\n"
 	       "Exit: 0 pass, 1 fail, 4 skip, 2 usage.  Without --dir a private tmpfs is used.\n");
 }
+
+/* The options that make the run (a replay takes them from its record; each cut of the
+ * minimizer sets its own); of them, those without a value. */
+static const char *const fixed[] = { "--writers", "--readers", "--churn", "--collapse", "--split",
+				     "--ops", "--pause-us", "--file-pmds", "--fzsync", "--ro", "--seed",
+				     "--file-size", "--threads", "--duration", "--quick", "--inject", NULL };
+static const char *const fixed_flags[] = { "--fzsync", "--ro", "--quick", NULL };
 
 static int bad(const char *prog, const char *opt, const char *arg, const char *why)
 {
@@ -250,6 +259,66 @@ static bool mix_less(const char *mix, int k, char *out, size_t len)
 	return found;
 }
 
+static bool in_list0(const char *const *list, const char *s)
+{
+	for (; *list; list++)
+		if (!strcmp(*list, s))
+			return true;
+	return false;
+}
+
+/*
+ * --find N: the run the rest of the command line describes, up to N times with a new
+ * seed each, until one fails (exit 1) with its record in record.  Then drops the
+ * options that make the run from extra: each cut of the minimizer sets its own.
+ */
+static bool find_failure(const char *record, long n, char **extra, int *nextra)
+{
+	char self[4096], seed[32];
+	ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	const char *argv[*nextra + 6];
+	int k = 0, status;
+	bool found = false;
+
+	if (len <= 0)
+		return false;
+	self[len] = '\0';
+	for (long i = 1; i <= n && !found; i++) {
+		uint64_t s = ftr_now_ns() ^ (uint64_t)getpid() << 32 ^ (uint64_t)i * 0x9e3779b97f4a7c15ULL;
+		pid_t pid;
+		int a = 0;
+
+		snprintf(seed, sizeof(seed), "%llu", (unsigned long long)(s >> 1));
+		argv[a++] = self;
+		for (int j = 0; j < *nextra; j++)
+			argv[a++] = extra[j];
+		argv[a++] = "--seed", argv[a++] = seed, argv[a++] = "--record", argv[a++] = record;
+		argv[a] = NULL;
+		fflush(stdout);
+		if (!(pid = fork())) {
+			int fd = open("/dev/null", O_WRONLY);
+
+			dup2(fd, STDOUT_FILENO);
+			dup2(fd, STDERR_FILENO);
+			execv(self, (char **)argv);
+			_exit(127);
+		}
+		found = pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 1;
+		printf("# find: run %ld of %ld, seed %s: %s\n", i, n, seed, found ? "failed, recorded" : "passed");
+	}
+	for (int j = 0; j < *nextra; j++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "%.*s", (int)strcspn(extra[j], "="), extra[j]);
+		if (!in_list0(fixed, name))
+			extra[k++] = extra[j];
+		else if (!in_list0(fixed_flags, name) && !strchr(extra[j], '='))
+			j++;	/* and its value */
+	}
+	*nextra = k;
+	return found;
+}
+
 static int minimize(const char *prog, const char *record, int tries, double budget, char **extra, int nextra)
 {
 	static const char *const kinds[3] = { "writer", "reader", "churn role" };
@@ -329,10 +398,6 @@ int main(int argc, char **argv)
 		.scenario = &sc,
 	};
 	const char *prog = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
-	/* the replay's own options: the run comes from the record, these would change it */
-	static const char *const fixed[] = { "--writers", "--readers", "--churn", "--collapse", "--split",
-					     "--ops", "--pause-us", "--file-pmds", "--fzsync", "--ro", "--seed",
-					     "--file-size", "--threads", "--duration", "--quick", "--inject", NULL };
 	static struct ftr_replay rp;
 	static char seed_s[32], size_s[32], dur_s[32];
 	char **pass = calloc(argc + 9, sizeof(*pass)), why[160];
@@ -349,20 +414,28 @@ int main(int argc, char **argv)
 			char **extra = calloc(argc, sizeof(*extra));
 			double budget = 600;
 			int tries = 3, nextra = 0;
+			long find = 0;
 
 			for (int j = 1; extra && j < argc; j++) {
 				if (j == i || j == i + 1)
 					continue;
 				if (!strcmp(argv[j], "--tries") && j + 1 < argc)
 					tries = atoi(argv[++j]);
+				else if (!strcmp(argv[j], "--find") && j + 1 < argc)
+					find = atol(argv[++j]);
 				else if (!strcmp(argv[j], "--budget") && j + 1 < argc)
 					budget = strtod(argv[++j], NULL);
 				else
 					extra[nextra++] = argv[j];
 			}
-			if (!extra || tries < 1 || budget <= 0)
-				return bad(prog, "--minimize", record, "--tries and --budget must be positive"), FTR_EXIT_USAGE;
+			if (!extra || tries < 1 || budget <= 0 || find < 0)
+				return bad(prog, "--minimize", record, "--tries, --budget and --find must be positive"),
+				       FTR_EXIT_USAGE;
 			ftr_now_reset();
+			if (find && !find_failure(record, find, extra, &nextra)) {
+				printf("# find: no failure in %ld runs: nothing to minimize\n", find);
+				return FTR_EXIT_PASS;
+			}
 			return minimize(prog, record, tries, budget, extra, nextra);
 		}
 	pass[npass++] = argv[0];
