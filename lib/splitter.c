@@ -8,9 +8,9 @@
  * PTE carries a dirty bit for it) must leave every piece of a split dirty until it is
  * written back; one that forgets loses the write at the next writeback, and the check
  * at the epoch's end misses it when a later write rewrote the block.  So, one op in
- * two, on a page it owns: write it, split its PMD (debugfs, or a punch of another
- * page), and read the page with O_DIRECT, which writes the range back first and then
- * reads the disk.
+ * two (always on a THP), on a page it owns: write it, split its PMD (debugfs, or a
+ * punch of another page), and read the page with O_DIRECT, which writes the range back
+ * first and then reads the disk.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -145,37 +145,18 @@ static int punch_page(struct ftr_role *r, uint32_t first, int *err)
 	return 1;
 }
 
-/* Whether this op is a dirty split (one in two, where the role owns a page of pmd,
- * and for a punch another one to punch), and those pages. */
+/*
+ * Whether this op is a dirty split, and its pages: where the role owns a page of pmd
+ * (and for a punch another one to punch), always when pmd is a THP now, else one time
+ * in two.  It does not collapse the PMD itself: that would take the collapses from
+ * the collapser, whose calls are the ones checked against the trace.
+ */
 static bool dirty_split_pages(struct ftr_role *r, uint32_t pmd, uint32_t *first, uint32_t *second)
 {
-	if (!dirty_splits(r->arena) || !r->nsegs || ftr_rng_below(&r->rng, 2) || !pick_page_in(r, pmd, first))
+	if (!dirty_splits(r->arena) || !r->nsegs ||
+	    (!ftr_pmd_collapsed(r->arena, pmd) && ftr_rng_below(&r->rng, 2)) || !pick_page_in(r, pmd, first))
 		return false;
 	return r->mode != FTR_SPLIT_PUNCH || (pick_page_in(r, pmd, second) && *second != *first);
-}
-
-/*
- * The collapser's THPs are mostly sealed or split again by the time the splitter
- * comes, so it collapses the PMD itself where it is not one (not in khugepaged mode,
- * whose count is every collapse of the file).  *s0: the split count before it.
- */
-static bool make_thp(struct ftr_role *r, uint32_t pmd, uint64_t *s0)
-{
-	struct ftr_arena *a = r->arena;
-	struct ftr_pmd_state *s = &a->pmds[pmd];
-	int ret;
-
-	*s0 = ftr_seqc_read(&s->split);
-	if (ftr_pmd_collapsed(a, pmd))
-		return true;
-	if (a->khugepaged)
-		return false;
-	ftr_seqc_begin(&a->sh->collapse_any);
-	ftr_seqc_begin(&s->collapse);
-	ret = madvise(a->map + (size_t)pmd * a->pmd, a->pmd, MADV_COLLAPSE);
-	ftr_seqc_end(&s->collapse);
-	ftr_seqc_end(&a->sh->collapse_any);
-	return !ret;
 }
 
 /*
@@ -188,8 +169,8 @@ static int dirty_split(struct ftr_role *r, uint32_t first, uint32_t second, cons
 	struct role_priv *p = r->priv;
 	struct ftr_arena *a = r->arena;
 	uint32_t n = a->psz / FTR_BLOCK, pmd = (uint64_t)first * FTR_BLOCK / a->pmd, arg = 0, gen = 0;
-	uint64_t off = (uint64_t)first * FTR_BLOCK, t0, s0;
-	bool thp = !srop && make_thp(r, pmd, &s0);
+	uint64_t off = (uint64_t)first * FTR_BLOCK, t0, s0 = ftr_seqc_read(&a->pmds[pmd].split);
+	bool thp = ftr_pmd_collapsed(a, pmd);
 	char *disk = p->buf + a->psz;
 	int ret = 0, c = 1, dfd;
 	struct ftr_bad bad;
