@@ -372,19 +372,70 @@ static int dio_collapse(const struct ftr_arena *a, const struct ftr_roles *rs, c
 	return ret;
 }
 
-/*
- * Whether block b, last written at t=last in epoch, is explained by a writable open
- * of an openw writer that began after that write and met nr_thps raised by a
- * collapse_file() that had begun before the write ended: an open that overlapped the
- * call (collapse_file() raises nr_thps while it works), or followed one that built a
- * THP in the same epoch (the THP keeps it raised until the check after the epoch
- * evicts it).  A block written and closed before the call began was written back by
- * a kernel that writes dirty folios back when collapsing ("mm/khugepaged: write all
- * dirty file folios when collapsing"): losing it is a worse bug than this one.
- */
-static bool openw_explains(const struct ftr_roles *rs, const struct ftr_ledger *l, uint32_t epoch, uint64_t last,
-			   struct ftr_op_entry *o_out, struct ftr_window *w_out)
+/* When an openw write's open() returned (its whole operation, in a log without it). */
+static uint64_t open_end(const struct ftr_op_entry *o)
 {
+	return o->open_ns ? o->t0 + o->open_ns : o->t1;
+}
+
+/* Whether a logged operation of kind op, that worked, on [off, off+len) in epoch,
+ * began in (from, to). */
+static bool op_between(const struct ftr_roles *rs, uint32_t epoch, uint64_t off, uint64_t len, enum ftr_op op,
+		       uint64_t from, uint64_t to)
+{
+	struct ftr_op_hit *hits;
+	bool found = false;
+	int n, max;
+
+	if (!(hits = all_hits(rs, &max)))
+		return true;	/* unknown: no evidence */
+	n = epoch_ops(rs, epoch, off, len, op, hits, max);
+	for (int i = 0; i < n && !found; i++)
+		found = !hits[i].e.res && hits[i].e.t0 > from && hits[i].e.t0 < to;
+	free(hits);
+	return found;
+}
+
+/* Whether another openw writer's open() than o returned in (from, to): it truncated the
+ * page cache first, with every THP in it. */
+static bool open_between(const struct ftr_roles *rs, uint32_t epoch, const struct ftr_op_entry *o, uint64_t from,
+			 uint64_t to)
+{
+	for (int i = 0; i < rs->nroles; i++) {
+		const struct ftr_role *r = &rs->roles[i];
+		uint64_t head = __atomic_load_n(&r->log->head, __ATOMIC_ACQUIRE);
+
+		if (r->kind != FTR_R_WRITER || r->mode != FTR_P_OPENW)
+			continue;
+		for (uint64_t k = ftr_oplog_first(r->log, head); k < head; k++) {
+			const struct ftr_op_entry *p = &r->log->e[k % r->log->cap];
+
+			if (p != o && p->epoch == epoch && p->op == FTR_OP_WRITE && open_end(p) > from &&
+			    open_end(p) < to)
+				return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Whether block b, last written at t=last in epoch, was lost to a writable open that
+ * truncated the page cache while nr_thps was raised (do_dentry_open()).  By the logs:
+ * an openw writer's open() began after that write, with no writeback of the block's
+ * PMD in between (the collapser's writeback points: the block was clean then, its
+ * data on the disk); and nr_thps was raised at that open by a collapse_file() call
+ * that began before the write ended: one that ran during the open, or one that built a
+ * THP before it which neither a split of its PMD nor an earlier writable open (which
+ * truncated it first) took away.  A block written and closed before the call began
+ * was written back by a kernel that writes dirty folios back when collapsing ("mm/
+ * khugepaged: write all dirty file folios when collapsing"): losing it is a worse
+ * bug than this one.
+ */
+static bool openw_explains(const struct ftr_arena *a, const struct ftr_roles *rs, const struct ftr_ledger *l,
+			   uint32_t b, uint32_t epoch, uint64_t last, struct ftr_op_entry *o_out, struct ftr_window *w_out)
+{
+	uint64_t pmd_off = (uint64_t)b * FTR_BLOCK / a->pmd * a->pmd;
+
 	for (int i = 0; i < rs->nroles; i++) {
 		const struct ftr_role *r = &rs->roles[i];
 		uint64_t head = __atomic_load_n(&r->log->head, __ATOMIC_ACQUIRE);
@@ -394,13 +445,20 @@ static bool openw_explains(const struct ftr_roles *rs, const struct ftr_ledger *
 		for (uint64_t k = ftr_oplog_first(r->log, head); k < head; k++) {
 			const struct ftr_op_entry *o = &r->log->e[k % r->log->cap];
 
-			if (o->epoch != epoch || o->op != FTR_OP_WRITE || o->t0 <= last)
+			if (o->epoch != epoch || o->op != FTR_OP_WRITE || o->t0 <= last ||
+			    op_between(rs, epoch, pmd_off, a->pmd, FTR_OP_SYNC, last, o->t0))
 				continue;
 			/* The windows are in call order. */
 			for (size_t w = 0; w < l->ncwin && l->cwin[w].t0 < last; w++) {
 				const struct ftr_window *c = &l->cwin[w];
+				uint64_t cpmd = (uint64_t)c->pmd * a->pmd;
+				bool during = c->t1 >= o->t0 && c->t0 <= open_end(o);
+				bool before = c->built && c->t1 < o->t0 &&
+					      !op_between(rs, epoch, cpmd, a->pmd, FTR_OP_SPLIT, c->t1, o->t0) &&
+					      !op_between(rs, epoch, cpmd, a->pmd, FTR_OP_PAGEOUT, c->t1, o->t0) &&
+					      !open_between(rs, epoch, o, c->t1, o->t0);
 
-				if (c->epoch != epoch || !(c->t1 >= o->t0 || c->built))
+				if (c->epoch != epoch || !(during || before))
 					continue;
 				*o_out = *o;
 				*w_out = *c;
@@ -468,19 +526,19 @@ static int ro_thp_truncate(const struct ftr_arena *a, const struct ftr_roles *rs
 			ret = -1;
 		else if (!last[b])
 			ret = missing(FTR_KI_RO_THP_TRUNCATE, "no write of block %u in epoch %u is logged", b, epoch);
-		else if (!openw_explains(rs, l, epoch, last[b], &o, &w))
+		else if (!openw_explains(a, rs, l, b, epoch, last[b], &o, &w))
 			ret = missing(FTR_KI_RO_THP_TRUNCATE, "block %u, last written at t=%.6fs in epoch %u, was not "
 				      "written after a collapse_file() began and before a writable open that met "
-				      "nr_thps raised (%zu calls ran collapse_file())", b, last[b] / 1e9, epoch,
-				      l->ncwin);
+				      "nr_thps raised, with no writeback of it in between (%zu calls ran "
+				      "collapse_file())", b, last[b] / 1e9, epoch, l->ncwin);
 	}
 	free(last);
 	if (ret > 0)
 		snprintf(ev, len, "every bad block (%zu in all checks) is LOST, last written by a writable open after a "
 			 "collapse_file() of %s began and before another writable open met nr_thps raised; the last: "
-			 "an open at t=%.6fs..%.6fs that %s MADV_COLLAPSE's collapse_file() at t=%.6fs..%.6fs%s",
-			 l->nbads, a->path, o.t0 / 1e9, o.t1 / 1e9, w.t1 >= o.t0 ? "overlapped" : "followed",
-			 w.t0 / 1e9, w.t1 / 1e9, w.built ? " (it built a THP)" : "");
+			 "an open() at t=%.6fs..%.6fs that %s MADV_COLLAPSE's collapse_file() at t=%.6fs..%.6fs%s",
+			 l->nbads, a->path, o.t0 / 1e9, open_end(&o) / 1e9, w.t1 >= o.t0 ? "overlapped" : "followed",
+			 w.t0 / 1e9, w.t1 / 1e9, w.built ? " (it built a THP that nothing split or truncated since)" : "");
 	return ret;
 }
 

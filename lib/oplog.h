@@ -40,7 +40,7 @@ struct ftr_op_entry {
 	/* What replaying the op needs beyond (off, len, path): store width and direction,
 	 * io_uring batch size, split order (replay.h); the rest of the word is padding. */
 	uint32_t arg;
-	uint32_t spare;
+	uint32_t open_ns;	/* an openw write: how long its open() took, from t0 */
 };
 #define FTR_GEN_CHECKED 1
 

@@ -35,15 +35,20 @@ void ftr_op_count(struct ftr_role *r, int err)
 		r->st->last_err = err;
 }
 
+void ftr_role_log_entry(struct ftr_role *r, struct ftr_op_entry *e)
+{
+	e->epoch = r->epoch;
+	e->path = r->kind == FTR_R_WRITER ? r->mode : r->ops->path;
+	ftr_oplog_add(r->log, e);
+}
+
 void ftr_role_log_span(struct ftr_role *r, enum ftr_op op, uint64_t t0, uint64_t t1, uint64_t off, uint32_t len,
 		       uint32_t gen, int res, uint32_t arg)
 {
-	struct ftr_op_entry e = {
-		.t0 = t0, .t1 = t1, .off = off, .len = len, .gen = gen, .res = res,
-		.epoch = r->epoch, .op = op, .path = r->kind == FTR_R_WRITER ? r->mode : r->ops->path, .arg = arg,
-	};
+	struct ftr_op_entry e = { .t0 = t0, .t1 = t1, .off = off, .len = len, .gen = gen, .res = res, .op = op,
+				  .arg = arg };
 
-	ftr_oplog_add(r->log, &e);
+	ftr_role_log_entry(r, &e);
 }
 
 void ftr_role_log_arg(struct ftr_role *r, enum ftr_op op, uint64_t t0, uint64_t off, uint32_t len,

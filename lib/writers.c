@@ -40,10 +40,13 @@ static void store_mapped(char *dst, const char *src, size_t len, unsigned widx, 
 	}
 }
 
-static int write_openw(struct ftr_arena *a, const char *buf, size_t len, off_t off)
+/* Open for write, write, close; *t_open: when open() returned (under the old rules
+ * it is the open that truncates the page cache, known.c). */
+static int write_openw(struct ftr_arena *a, const char *buf, size_t len, off_t off, uint64_t *t_open)
 {
 	int fd = open(a->path, O_WRONLY | O_CLOEXEC), ret;
 
+	*t_open = ftr_now_ns();
 	if (fd < 0)
 		return -errno;
 	ret = ftr_pwrite_full(fd, buf, len, off);
@@ -137,7 +140,7 @@ static int writer_op(struct ftr_role *r)
 	struct role_priv *p = r->priv;
 	struct ftr_arena *a = r->arena;
 	uint32_t seg[URING_QD], first[URING_QD], n[URING_QD], rgen[URING_QD], arg = 0;
-	uint64_t t0, csnap[URING_QD];
+	uint64_t t0, t_open = 0, csnap[URING_QD];
 	int cnt = 1, ret = 0;
 	bool aligned = r->mode == FTR_P_DIRECT, paired, uring = r->mode == FTR_P_URING ||
 								  r->mode == FTR_P_URING_FIXED;
@@ -206,7 +209,7 @@ write:
 		ret = ftr_write_full(p->fd, p->buf, n[0] * FTR_BLOCK, (off_t)first[0] * FTR_BLOCK, FTR_HOW_VEC, &r->rng);
 		break;
 	case FTR_P_OPENW:
-		ret = write_openw(a, p->buf, n[0] * FTR_BLOCK, (off_t)first[0] * FTR_BLOCK);
+		ret = write_openw(a, p->buf, n[0] * FTR_BLOCK, (off_t)first[0] * FTR_BLOCK, &t_open);
 		break;
 	case FTR_P_MMAP:
 		/* Width and direction: drawn where store_mapped() drew them, given by a replay. */
@@ -226,16 +229,18 @@ write:
 		ftr_fzsync_end_b(&a->sh->fz);
 	for (int i = 0; i < cnt; i++) {
 		size_t off = (size_t)first[i] * FTR_BLOCK;
-		uint32_t gen;
+		struct ftr_op_entry e = { .t0 = t0, .off = off, .len = n[i] * FTR_BLOCK, .op = FTR_OP_WRITE,
+					  .arg = uring && i ? 0 : arg,	/* io_uring: the batch size on its first extent */
+					  .open_ns = t_open ? t_open - t0 : 0 };
 
 		ftr_extent_end(a, off, (size_t)n[i] * FTR_BLOCK, write_also(r));
 		if (ret)
 			continue;
 		ftr_oracle_commit(&a->oracle, first[i], n[i]);
-		gen = ftr_ver_gen(__atomic_load_n(&a->oracle.done[first[i]], __ATOMIC_ACQUIRE));
-		/* io_uring: the batch size on its first extent only */
-		ftr_role_log_arg(r, FTR_OP_WRITE, t0, off, n[i] * FTR_BLOCK, gen, 0, uring && i ? 0 : arg);
-		if (a->replay && gen != rgen[i])
+		e.gen = ftr_ver_gen(__atomic_load_n(&a->oracle.done[first[i]], __ATOMIC_ACQUIRE));
+		e.t1 = ftr_now_ns();
+		ftr_role_log_entry(r, &e);
+		if (a->replay && e.gen != rgen[i])
 			ftr_replay_diverged(a->replay, r->id);
 		r->st->ops++;
 		r->st->bytes += (uint64_t)n[i] * FTR_BLOCK;

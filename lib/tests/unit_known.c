@@ -134,6 +134,7 @@ static void openw_run(void)
 	add_role(FTR_R_COLLAPSER, 0, "collapser");
 	log_op(0, FTR_OP_WRITE, 100, 200, 8, 8, 0);	/* blocks 8-15 */
 	log_op(0, FTR_OP_WRITE, 300, 400, 30, 2, 0);	/* the open that met the collapse */
+	e.rs.roles[0].log->e[0].open_ns = e.rs.roles[0].log->e[1].open_ns = 5;
 	log_op(1, FTR_OP_COLLAPSE, 150, 500, 0, 4096, EINVAL);
 	win[0] = (struct ftr_window){ 150, 500, 1, false, 0 };
 	e.l.ncwin = 1;
@@ -182,6 +183,41 @@ static void test_ro_thp_truncate(void)
 	openw_run();	/* ... or it began after the write ended */
 	win[0] = (struct ftr_window){ 210, 290, 1, true, 0 };
 	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_NONE);
+
+	/* A THP built before the open, split since: nr_thps went back down. */
+	openw_run();
+	win[0] = (struct ftr_window){ 150, 290, 1, true, 0 };
+	add_role(FTR_R_SPLITTER, FTR_SPLIT_DEBUGFS, "debugfs-splitter");
+	log_op(2, FTR_OP_SPLIT, 294, 296, 0, 4096, 0);
+	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_NONE);
+	openw_run();	/* ... a split of another PMD, or one that failed, changes nothing */
+	win[0] = (struct ftr_window){ 150, 290, 1, true, 0 };
+	add_role(FTR_R_SPLITTER, FTR_SPLIT_DEBUGFS, "debugfs-splitter");
+	log_op(2, FTR_OP_SPLIT, 294, 296, 4096, 4096, 0);
+	log_op(2, FTR_OP_SPLIT, 297, 298, 0, 4096, EINVAL);
+	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_RO_THP_TRUNCATE);
+	/* ... another writable open, before the block's write, truncated the THP first
+	 * (by the end of its open(), not of its write and close). */
+	openw_run();
+	win[0] = (struct ftr_window){ 150, 190, 1, true, 0 };
+	add_role(FTR_R_WRITER, FTR_P_OPENW, "openw-writer2");
+	log_op(2, FTR_OP_WRITE, 192, 199, 40, 1, 0);
+	e.rs.roles[2].log->e[0].open_ns = 1;
+	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_NONE);
+	openw_run();	/* ... whose open() returned before the THP was built */
+	win[0] = (struct ftr_window){ 150, 190, 1, true, 0 };
+	add_role(FTR_R_WRITER, FTR_P_OPENW, "openw-writer2");
+	log_op(2, FTR_OP_WRITE, 180, 199, 40, 1, 0);
+	e.rs.roles[2].log->e[0].open_ns = 5;
+	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_RO_THP_TRUNCATE);
+	/* The collapser wrote the block's PMD back between its write and the open: it
+	 * was clean when the page cache was truncated. */
+	openw_run();
+	log_op(1, FTR_OP_SYNC, 250, 260, 0, 4096, 0);
+	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_NONE);
+	openw_run();	/* ... of another PMD: it was not */
+	log_op(1, FTR_OP_SYNC, 250, 260, 4096, 4096, 0);
+	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_RO_THP_TRUNCATE);
 
 	openw_run();	/* the new rules: writable mappings collapse, so this is a new bug */
 	env.caps.collapse_rw.ok = true;
