@@ -80,6 +80,7 @@ struct ftr_pmd_state {
 	 * holding new data is caught before a later write dirties it (contract.h). */
 	uint32_t sealed;
 	uint32_t sealed_collapse;	/* ... and the trace shows that call's collapse_file success */
+	uint32_t sealed_other;		/* ... by another role than the collapser (aspace) */
 	uint64_t sealed_t0;		/* when the sealing call began (ftr_now_ns()) */
 	uint64_t sealed_t1;		/* ... and returned: a write that ended after it masks the seal */
 };

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "aspace.h"
+#include "contract.h"
 #include "control.h"
 #include "mapping.h"
 #include "role.h"
@@ -109,6 +110,23 @@ static int op_fork(struct ftr_role *r)
 	return ftr_op_done(r, FTR_OP_READ, t0, off, a->pmd, WEXITSTATUS(status) == 3 ? ENOMEM : 0, 1000);
 }
 
+/* MADV_COLLAPSE of the test file's PMD at off through m: a collapse of the page cache
+ * like the collapser's, sealed like one when a write raced it (contract.h). */
+static void collapse_sealed(struct ftr_role *r, char *m, uint64_t off)
+{
+	struct ftr_arena *a = r->arena;
+	struct ftr_pmd_state *s = &a->pmds[off / a->pmd];
+	uint64_t w0 = ftr_seqc_read(&s->write), t0;
+
+	ftr_seqc_begin(&a->sh->collapse_any);
+	ftr_seqc_begin(&s->collapse);
+	t0 = ftr_now_ns();
+	if (!madvise(m, a->pmd, MADV_COLLAPSE) && !ftr_seqc_same(&s->write, w0))
+		ftr_contract_seal(a, off / a->pmd, t0, ftr_now_ns(), true);
+	ftr_seqc_end(&s->collapse);
+	ftr_seqc_end(&a->sh->collapse_any);
+}
+
 /* mremap of a collapsed range to another PMD-aligned place, or to a misaligned one. */
 static int op_mremap(struct ftr_role *r)
 {
@@ -127,7 +145,7 @@ static int op_mremap(struct ftr_role *r)
 			munmap(dst, 2 * a->pmd);
 		return ftr_op_done(r, FTR_OP_READ, t0, off, a->pmd, ENOMEM, 1000);
 	}
-	madvise(m, a->pmd, MADV_COLLAPSE);
+	collapse_sealed(r, m, off);
 	ftr_oracle_snapshot(&a->oracle, off / FTR_BLOCK, a->pmd / FTR_BLOCK, (uint64_t *)p->buf);
 	to = dst + (ftr_rng_below(&r->rng, 2) ? 0 : a->psz);	/* PMD-aligned or not */
 	if (mremap(m, a->pmd, a->pmd, MREMAP_MAYMOVE | MREMAP_FIXED, to) == MAP_FAILED) {

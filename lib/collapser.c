@@ -133,7 +133,7 @@ collapse:
 	/* A collapse that raced a write: writers keep off it from now until the check
 	 * after eviction (contract.h), before anything else can dirty the THP. */
 	if (!ret && !ftr_seqc_same(&s->write, w0))
-		ftr_contract_seal(a, pmd, t0, t1);
+		ftr_contract_seal(a, pmd, t0, t1, false);
 	if (fz)
 		ftr_fzsync_end_a(&a->sh->fz);
 	r->st->busy_ns += t1 - t0;

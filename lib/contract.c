@@ -106,7 +106,7 @@ bool ftr_contract_after_call(struct ftr_arena *a, uint32_t pmd, uint64_t split0,
 	return true;
 }
 
-void ftr_contract_seal(struct ftr_arena *a, uint32_t pmd, uint64_t t0, uint64_t t1)
+void ftr_contract_seal(struct ftr_arena *a, uint32_t pmd, uint64_t t0, uint64_t t1, bool other)
 {
 	struct ftr_pmd_state *s = &a->pmds[pmd];
 
@@ -115,6 +115,7 @@ void ftr_contract_seal(struct ftr_arena *a, uint32_t pmd, uint64_t t0, uint64_t 
 		return;
 	__atomic_store_n(&s->sealed_t0, t0, __ATOMIC_RELAXED);
 	__atomic_store_n(&s->sealed_t1, t1, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->sealed_other, other, __ATOMIC_RELAXED);
 	__atomic_store_n(&s->sealed, 1, __ATOMIC_RELEASE);
 }
 
@@ -198,6 +199,13 @@ void ftr_contract_unseal(struct ftr_arena *a, struct ftr_ledger *l, bool on_disk
 			continue;
 		for (size_t i = 0; resident && i < per_pmd; i++)
 			evicted &= !(resident[p * per_pmd + i] & 1);
+		if (s->sealed_other) {
+			/* Another role's: whether it built a THP, no trace says. */
+			l->sealed_other++;
+			l->sealed_other_checked += ld(&s->write.t_end) <= s->sealed_t1 && (on_disk || evicted);
+			s->sealed = s->sealed_collapse = s->sealed_other = 0;
+			continue;
+		}
 		l->sealed++;
 		/* A write that ended after the collapse returned may have dirtied the THP
 		 * and repaired what the collapse lost: the check proves nothing then. */

@@ -31,9 +31,10 @@
 #include "arena.h"
 #include "ledger.h"
 
-/* The collapser, right after its call on pmd (begun at t0, returned at t1) returned 0
- * while a write into the PMD was in flight: seals the PMD of a regular file. */
-void ftr_contract_seal(struct ftr_arena *a, uint32_t pmd, uint64_t t0, uint64_t t1);
+/* A role, right after its MADV_COLLAPSE of pmd (begun at t0, returned at t1) returned
+ * 0 while a write into the PMD was in flight: seals the PMD of a regular file.  other:
+ * not the collapser, whose calls alone the trace attributes (counted apart). */
+void ftr_contract_seal(struct ftr_arena *a, uint32_t pmd, uint64_t t0, uint64_t t1, bool other);
 /* The collapser, after its call on pmd returned 0: split0 and store0 are the PMD's
  * split and store counters from before the call.  Whether the contract was checked
  * (a split or a store that overlapped leaves nothing to check). */

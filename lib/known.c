@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "evidence.h"
 #include "holes.h"
 #include "known.h"
 #include "ktap.h"
@@ -47,46 +48,6 @@ static int missing(enum ftr_known_id id, const char *fmt, ...)
 	return -1;
 }
 
-/* Every bad block is class cls and was last written by path. */
-static bool all_bad(const struct ftr_ledger *l, enum ftr_class cls, unsigned path)
-{
-	for (size_t i = 0; i < l->nbads; i++)
-		if (l->bads[i].b.cls != cls || ftr_ver_path(l->bads[i].b.want) != path)
-			return false;
-	return true;
-}
-
-static bool any_bad(const struct ftr_ledger *l, enum ftr_class cls, unsigned path)
-{
-	for (size_t i = 0; i < l->nbads; i++)
-		if (l->bads[i].b.cls == cls && ftr_ver_path(l->bads[i].b.want) == path)
-			return true;
-	return false;
-}
-
-/*
- * The operations op of epoch on [off, off+len), every role's whole log (not the most
- * recent entries: the run went on after that epoch), into hits; how many, at most max.
- */
-static int epoch_ops(const struct ftr_roles *rs, uint32_t epoch, uint64_t off, uint64_t len, enum ftr_op op,
-		     struct ftr_op_hit *hits, int max)
-{
-	int n = 0;
-
-	for (int i = 0; i < rs->nroles; i++) {
-		const struct ftr_oplog *g = rs->roles[i].log;
-		uint64_t head = __atomic_load_n(&g->head, __ATOMIC_ACQUIRE);
-
-		for (uint64_t k = ftr_oplog_first(g, head); k < head && n < max; k++) {
-			const struct ftr_op_entry *x = &g->e[k % g->cap];
-
-			if (x->epoch == epoch && x->op == op && x->off < off + len && x->off + x->len > off)
-				hits[n++] = (struct ftr_op_hit){ .role = i, .e = *x };
-		}
-	}
-	return n;
-}
-
 /*
  * The racing reader's zeros: it saw zeros in a block nobody was writing while another
  * role's fallocate(ZERO_RANGE) of a different part of the same page ran, and no check
@@ -107,13 +68,13 @@ static int zero_beside(const struct ftr_arena *a, const struct ftr_roles *rs, co
 	off = (uint64_t)rec->b.block * FTR_BLOCK;
 	page = off & ~(uint64_t)(a->psz - 1);
 	/* The read that saw it: a reader logs how many bad blocks it saw, and saw one. */
-	n = epoch_ops(rs, rec->epoch, off, FTR_BLOCK, FTR_OP_READ, hits, 64);
+	n = ftr_ev_epoch_ops(rs, rec->epoch, off, FTR_BLOCK, FTR_OP_READ, hits, 64);
 	for (int i = 0; i < n; i++)
 		if (hits[i].e.res > 0)
 			r0 = hits[i].e.t0, r1 = hits[i].e.t1, seen = hits[i].e.res;
 	if (r1 && seen != 1)
 		return missing(FTR_KI_ZERO_BESIDE, "the racing read saw %d bad blocks, not the one", seen);
-	n = epoch_ops(rs, rec->epoch, page, a->psz, FTR_OP_PUNCH, hits, 64);
+	n = ftr_ev_epoch_ops(rs, rec->epoch, page, a->psz, FTR_OP_PUNCH, hits, 64);
 	for (int i = 0; i < n && r1; i++) {
 		const struct ftr_role *r = &rs->roles[hits[i].role];
 		const struct ftr_op_entry *o = &hits[i].e;
@@ -133,49 +94,6 @@ static int zero_beside(const struct ftr_arena *a, const struct ftr_roles *rs, co
 }
 
 /* The O_DIRECT read of block b, against its last completed version. */
-/* What the ledger holds of block b in epoch: whether a quiesced check (not a racing
- * reader alone) saw it bad, and the disk's reading of it (NULL: the disk was right). */
-static bool quiesced_bad(const struct ftr_ledger *l, uint32_t b, uint32_t epoch, const struct ftr_bad **disk)
-{
-	bool seen = false;
-
-	*disk = NULL;
-	for (size_t i = 0; i < l->nbads; i++) {
-		const struct ftr_bad_rec *x = &l->bads[i];
-
-		if (x->b.block != b || x->epoch != epoch || x->stage == FTR_ST_RACING)
-			continue;
-		seen = true;
-		if (x->stage == FTR_ST_DISK)
-			*disk = &x->b;
-	}
-	return seen;
-}
-
-/* Room for every logged operation of every role; NULL when out of memory. */
-static struct ftr_op_hit *all_hits(const struct ftr_roles *rs, int *max)
-{
-	*max = 0;
-	for (int i = 0; i < rs->nroles; i++)
-		*max += rs->roles[i].log->cap;
-	return calloc(*max, sizeof(struct ftr_op_hit));
-}
-
-/* The last O_DIRECT write of block b in epoch, from hits (room for max): its entry
- * and the thread that made it; false when none is logged. */
-static bool last_direct(const struct ftr_roles *rs, uint32_t b, uint32_t epoch, struct ftr_op_hit *hits, int max,
-			struct ftr_op_entry *w, int *tid)
-{
-	int n = epoch_ops(rs, epoch, (uint64_t)b * FTR_BLOCK, FTR_BLOCK, FTR_OP_WRITE, hits, max);
-
-	w->t1 = 0;
-	for (int i = 0; i < n; i++)
-		if (hits[i].e.path == FTR_P_DIRECT && hits[i].e.t1 > w->t1) {
-			*w = hits[i].e;
-			*tid = rs->roles[hits[i].role].st->tid;
-		}
-	return w->t1;
-}
 
 /*
  * The last O_DIRECT write of block b in epoch (and the thread that made it), and what
@@ -193,16 +111,16 @@ static bool direct_then_store(const struct ftr_arena *a, const struct ftr_roles 
 	struct ftr_op_hit *hits;
 	int n, max;
 
-	if (!(hits = all_hits(rs, &max)))
+	if (!(hits = ftr_ev_all_hits(rs, &max)))
 		return false;
-	if (!last_direct(rs, b, epoch, hits, max, &w, tid)) {
+	if (!ftr_ev_last_direct(rs, b, epoch, hits, max, &w, tid)) {
 		free(hits);
 		return false;
 	}
-	n = epoch_ops(rs, epoch, pmd, a->pmd, FTR_OP_WRITE, hits, max);
+	n = ftr_ev_epoch_ops(rs, epoch, pmd, a->pmd, FTR_OP_WRITE, hits, max);
 	for (int i = 0; i < n; i++)
 		*stored |= hits[i].e.path == FTR_P_MMAP && hits[i].e.t0 > w.t1;
-	n = epoch_ops(rs, epoch, pmd, a->pmd, FTR_OP_COLLAPSE, hits, max);
+	n = ftr_ev_epoch_ops(rs, epoch, pmd, a->pmd, FTR_OP_COLLAPSE, hits, max);
 	for (int i = 0; i < n; i++)
 		*stored |= !hits[i].e.res && hits[i].e.t0 < w.t1 && hits[i].e.t1 > w.t0;
 	free(hits);
@@ -244,9 +162,9 @@ static int dio_stale(const struct ftr_arena *a, const struct ftr_roles *rs, cons
 	size_t on_disk = 0, stale = 0;
 
 	*id = FTR_KI_DIO_STALE;
-	if (!any_bad(l, FTR_LOST, FTR_P_DIRECT))
+	if (!ftr_ev_any_bad(l, FTR_LOST, FTR_P_DIRECT))
 		return 0;
-	if (!all_bad(l, FTR_LOST, FTR_P_DIRECT))
+	if (!ftr_ev_all_bad(l, FTR_LOST, FTR_P_DIRECT))
 		return missing(*id, "not every bad block is LOST and last written by O_DIRECT");
 	if (!a->env->caps.odirect.ok)
 		return missing(*id, "the disk could not be read with O_DIRECT here");
@@ -258,7 +176,7 @@ static int dio_stale(const struct ftr_arena *a, const struct ftr_roles *rs, cons
 		bool stored = false;
 		int tid = 0;
 
-		if (!quiesced_bad(l, x->b.block, x->epoch, &disk))
+		if (!ftr_ev_quiesced_bad(l, x->b.block, x->epoch, &disk))
 			return missing(*id, "block %u was seen bad by a racing reader only", x->b.block);
 		if (!direct_then_store(a, rs, x->b.block, x->epoch, &tid, &stored))
 			return missing(*id, "no O_DIRECT write of block %u in epoch %u is logged", x->b.block, x->epoch);
@@ -298,24 +216,6 @@ static int dio_stale(const struct ftr_arena *a, const struct ftr_roles *rs, cons
 	return 1;
 }
 
-/* Whether only the checks before the disk saw block b bad in epoch: the O_DIRECT
- * reads of the disk and the read after eviction found it right. */
-static bool cache_only(const struct ftr_ledger *l, uint32_t b, uint32_t epoch)
-{
-	bool seen = false;
-
-	for (size_t i = 0; i < l->nbads; i++) {
-		const struct ftr_bad_rec *x = &l->bads[i];
-
-		if (x->b.block != b || x->epoch != epoch)
-			continue;
-		if (x->stage == FTR_ST_DURABLE || x->stage == FTR_ST_DISK || x->stage == FTR_ST_EVICTED)
-			return false;
-		seen |= x->stage != FTR_ST_RACING;
-	}
-	return seen;
-}
-
 /*
  * An O_DIRECT write that a collapse of its PMD ran with, after which the page cache
  * still held the data from before the write, and the kernel said nothing: the write's
@@ -340,20 +240,20 @@ static int dio_collapse(const struct ftr_arena *a, const struct ftr_roles *rs, c
 
 	*id = FTR_KI_DIO_COLLAPSE;
 	/* A kernel that said so is dio_stale()'s. */
-	if (!all_bad(l, FTR_LOST, FTR_P_DIRECT) || dio_warned(a, file, sizeof(file)))
+	if (!ftr_ev_all_bad(l, FTR_LOST, FTR_P_DIRECT) || dio_warned(a, file, sizeof(file)))
 		return 0;
 	if (!a->env->caps.odirect.ok)
 		return missing(*id, "the disk could not be read with O_DIRECT here");
-	if (!(hits = all_hits(rs, &max)))
+	if (!(hits = ftr_ev_all_hits(rs, &max)))
 		return missing(*id, "out of memory");
 	for (size_t i = 0; i < l->nbads && ret > 0; i++) {
 		uint32_t b = l->bads[i].b.block, epoch = l->bads[i].epoch;
 		uint32_t pmd = (uint64_t)b * FTR_BLOCK / a->pmd;
 
 		c = NULL;
-		if (!cache_only(l, b, epoch))
+		if (!ftr_ev_cache_only(l, b, epoch))
 			ret = missing(*id, "block %u was not seen bad by a quiesced check, or the disk held it wrong too", b);
-		else if (!last_direct(rs, b, epoch, hits, max, &w, &tid))
+		else if (!ftr_ev_last_direct(rs, b, epoch, hits, max, &w, &tid))
 			ret = missing(*id, "no O_DIRECT write of block %u in epoch %u is logged", b, epoch);
 		for (size_t k = 0; ret > 0 && k < l->ncwin && !c; k++)
 			if (l->cwin[k].epoch == epoch && l->cwin[k].built && l->cwin[k].pmd == pmd &&
@@ -370,52 +270,6 @@ static int dio_collapse(const struct ftr_arena *a, const struct ftr_roles *rs, c
 			 "write; the last: write t=%.6fs..%.6fs, collapse t=%.6fs..%.6fs; the kernel reported nothing",
 			 l->nbads, w.t0 / 1e9, w.t1 / 1e9, c->t0 / 1e9, c->t1 / 1e9);
 	return ret;
-}
-
-/* When an openw write's open() returned (its whole operation, in a log without it). */
-static uint64_t open_end(const struct ftr_op_entry *o)
-{
-	return o->open_ns ? o->t0 + o->open_ns : o->t1;
-}
-
-/* Whether a logged operation of kind op, that worked, on [off, off+len) in epoch,
- * began in (from, to). */
-static bool op_between(const struct ftr_roles *rs, uint32_t epoch, uint64_t off, uint64_t len, enum ftr_op op,
-		       uint64_t from, uint64_t to)
-{
-	struct ftr_op_hit *hits;
-	bool found = false;
-	int n, max;
-
-	if (!(hits = all_hits(rs, &max)))
-		return true;	/* unknown: no evidence */
-	n = epoch_ops(rs, epoch, off, len, op, hits, max);
-	for (int i = 0; i < n && !found; i++)
-		found = !hits[i].e.res && hits[i].e.t0 > from && hits[i].e.t0 < to;
-	free(hits);
-	return found;
-}
-
-/* Whether another openw writer's open() than o returned in (from, to): it truncated the
- * page cache first, with every THP in it. */
-static bool open_between(const struct ftr_roles *rs, uint32_t epoch, const struct ftr_op_entry *o, uint64_t from,
-			 uint64_t to)
-{
-	for (int i = 0; i < rs->nroles; i++) {
-		const struct ftr_role *r = &rs->roles[i];
-		uint64_t head = __atomic_load_n(&r->log->head, __ATOMIC_ACQUIRE);
-
-		if (r->kind != FTR_R_WRITER || r->mode != FTR_P_OPENW)
-			continue;
-		for (uint64_t k = ftr_oplog_first(r->log, head); k < head; k++) {
-			const struct ftr_op_entry *p = &r->log->e[k % r->log->cap];
-
-			if (p != o && p->epoch == epoch && p->op == FTR_OP_WRITE && open_end(p) > from &&
-			    open_end(p) < to)
-				return true;
-		}
-	}
-	return false;
 }
 
 /*
@@ -446,17 +300,17 @@ static bool openw_explains(const struct ftr_arena *a, const struct ftr_roles *rs
 			const struct ftr_op_entry *o = &r->log->e[k % r->log->cap];
 
 			if (o->epoch != epoch || o->op != FTR_OP_WRITE || o->t0 <= last ||
-			    op_between(rs, epoch, pmd_off, a->pmd, FTR_OP_SYNC, last, o->t0))
+			    ftr_ev_op_between(rs, epoch, pmd_off, a->pmd, FTR_OP_SYNC, last, o->t0))
 				continue;
 			/* The windows are in call order. */
 			for (size_t w = 0; w < l->ncwin && l->cwin[w].t0 < last; w++) {
 				const struct ftr_window *c = &l->cwin[w];
 				uint64_t cpmd = (uint64_t)c->pmd * a->pmd;
-				bool during = c->t1 >= o->t0 && c->t0 <= open_end(o);
+				bool during = c->t1 >= o->t0 && c->t0 <= ftr_ev_open_end(o);
 				bool before = c->built && c->t1 < o->t0 &&
-					      !op_between(rs, epoch, cpmd, a->pmd, FTR_OP_SPLIT, c->t1, o->t0) &&
-					      !op_between(rs, epoch, cpmd, a->pmd, FTR_OP_PAGEOUT, c->t1, o->t0) &&
-					      !open_between(rs, epoch, o, c->t1, o->t0);
+					      !ftr_ev_op_between(rs, epoch, cpmd, a->pmd, FTR_OP_SPLIT, c->t1, o->t0) &&
+					      !ftr_ev_op_between(rs, epoch, cpmd, a->pmd, FTR_OP_PAGEOUT, c->t1, o->t0) &&
+					      !ftr_ev_open_between(rs, epoch, o, c->t1, o->t0);
 
 				if (c->epoch != epoch || !(during || before))
 					continue;
@@ -512,9 +366,9 @@ static int ro_thp_truncate(const struct ftr_arena *a, const struct ftr_roles *rs
 	int ret = 1;
 
 	*id = FTR_KI_RO_THP_TRUNCATE;
-	if (!a->sc->ro_mapping || !ftr_old_thp_rules(c) || !any_bad(l, FTR_LOST, FTR_P_OPENW))
+	if (!a->sc->ro_mapping || !ftr_old_thp_rules(c) || !ftr_ev_any_bad(l, FTR_LOST, FTR_P_OPENW))
 		return 0;
-	if (!all_bad(l, FTR_LOST, FTR_P_OPENW))
+	if (!ftr_ev_all_bad(l, FTR_LOST, FTR_P_OPENW))
 		return missing(FTR_KI_RO_THP_TRUNCATE, "not every bad block is LOST and last written by a writable open");
 	if (!(last = calloc(a->nblocks, sizeof(*last))))
 		return missing(FTR_KI_RO_THP_TRUNCATE, "out of memory");
@@ -537,7 +391,7 @@ static int ro_thp_truncate(const struct ftr_arena *a, const struct ftr_roles *rs
 		snprintf(ev, len, "every bad block (%zu in all checks) is LOST, last written by a writable open after a "
 			 "collapse_file() of %s began and before another writable open met nr_thps raised; the last: "
 			 "an open() at t=%.6fs..%.6fs that %s MADV_COLLAPSE's collapse_file() at t=%.6fs..%.6fs%s",
-			 l->nbads, a->path, o.t0 / 1e9, open_end(&o) / 1e9, w.t1 >= o.t0 ? "overlapped" : "followed",
+			 l->nbads, a->path, o.t0 / 1e9, ftr_ev_open_end(&o) / 1e9, w.t1 >= o.t0 ? "overlapped" : "followed",
 			 w.t0 / 1e9, w.t1 / 1e9, w.built ? " (it built a THP that nothing split or truncated since)" : "");
 	return ret;
 }

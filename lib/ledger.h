@@ -44,6 +44,7 @@ struct ftr_ledger {
 	/* Seals (contract.h): set, masked by a write that ended after the collapse
 	 * returned, checked against the disk, found a THP already there, not checked. */
 	uint64_t sealed, sealed_masked, sealed_checked, sealed_no_collapse, sealed_unchecked;
+	uint64_t sealed_other, sealed_other_checked;	/* by other roles' collapses, apart */
 	uint64_t khugepaged_attempts, khugepaged_collapsed;	/* its collapse_file events on our file */
 	struct ftr_outcome_tab errnos;	/* the collapser's errno by trace outcome */
 	uint64_t errnos_head;		/* its log entries judged so far */

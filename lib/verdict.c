@@ -65,6 +65,10 @@ static void collapse_result(const struct ftr_arena *a, const struct ftr_roles *r
 			 "not checked against the disk", (unsigned long long)l->sealed,
 			 (unsigned long long)l->sealed_checked, (unsigned long long)l->sealed_masked,
 			 (unsigned long long)l->sealed_no_collapse, (unsigned long long)l->sealed_unchecked);
+	if (sealing && l->sealed_other)
+		ftr_diag("seal: %llu more collapses by other roles raced a write and were sealed, %llu of them checked "
+			 "on the disk and not masked", (unsigned long long)l->sealed_other,
+			 (unsigned long long)l->sealed_other_checked);
 	if (__atomic_load_n(&a->sh->thp, __ATOMIC_ACQUIRE)) {
 		/* broken() printed it, with the PMD's state at that moment. */
 		ftr_report_replay(a, rs);

@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <stdlib.h>
+
+#include "evidence.h"
+
+bool ftr_ev_all_bad(const struct ftr_ledger *l, enum ftr_class cls, unsigned path)
+{
+	for (size_t i = 0; i < l->nbads; i++)
+		if (l->bads[i].b.cls != cls || ftr_ver_path(l->bads[i].b.want) != path)
+			return false;
+	return true;
+}
+
+bool ftr_ev_any_bad(const struct ftr_ledger *l, enum ftr_class cls, unsigned path)
+{
+	for (size_t i = 0; i < l->nbads; i++)
+		if (l->bads[i].b.cls == cls && ftr_ver_path(l->bads[i].b.want) == path)
+			return true;
+	return false;
+}
+
+int ftr_ev_epoch_ops(const struct ftr_roles *rs, uint32_t epoch, uint64_t off, uint64_t len, enum ftr_op op,
+		     struct ftr_op_hit *hits, int max)
+{
+	int n = 0;
+
+	for (int i = 0; i < rs->nroles; i++) {
+		const struct ftr_oplog *g = rs->roles[i].log;
+		uint64_t head = __atomic_load_n(&g->head, __ATOMIC_ACQUIRE);
+
+		for (uint64_t k = ftr_oplog_first(g, head); k < head && n < max; k++) {
+			const struct ftr_op_entry *x = &g->e[k % g->cap];
+
+			if (x->epoch == epoch && x->op == op && x->off < off + len && x->off + x->len > off)
+				hits[n++] = (struct ftr_op_hit){ .role = i, .e = *x };
+		}
+	}
+	return n;
+}
+
+bool ftr_ev_quiesced_bad(const struct ftr_ledger *l, uint32_t b, uint32_t epoch, const struct ftr_bad **disk)
+{
+	bool seen = false;
+
+	*disk = NULL;
+	for (size_t i = 0; i < l->nbads; i++) {
+		const struct ftr_bad_rec *x = &l->bads[i];
+
+		if (x->b.block != b || x->epoch != epoch || x->stage == FTR_ST_RACING)
+			continue;
+		seen = true;
+		if (x->stage == FTR_ST_DISK)
+			*disk = &x->b;
+	}
+	return seen;
+}
+
+struct ftr_op_hit *ftr_ev_all_hits(const struct ftr_roles *rs, int *max)
+{
+	*max = 0;
+	for (int i = 0; i < rs->nroles; i++)
+		*max += rs->roles[i].log->cap;
+	return calloc(*max, sizeof(struct ftr_op_hit));
+}
+
+bool ftr_ev_last_direct(const struct ftr_roles *rs, uint32_t b, uint32_t epoch, struct ftr_op_hit *hits, int max,
+			struct ftr_op_entry *w, int *tid)
+{
+	int n = ftr_ev_epoch_ops(rs, epoch, (uint64_t)b * FTR_BLOCK, FTR_BLOCK, FTR_OP_WRITE, hits, max);
+
+	w->t1 = 0;
+	for (int i = 0; i < n; i++)
+		if (hits[i].e.path == FTR_P_DIRECT && hits[i].e.t1 > w->t1) {
+			*w = hits[i].e;
+			*tid = rs->roles[hits[i].role].st->tid;
+		}
+	return w->t1;
+}
+
+bool ftr_ev_cache_only(const struct ftr_ledger *l, uint32_t b, uint32_t epoch)
+{
+	bool seen = false;
+
+	for (size_t i = 0; i < l->nbads; i++) {
+		const struct ftr_bad_rec *x = &l->bads[i];
+
+		if (x->b.block != b || x->epoch != epoch)
+			continue;
+		if (x->stage == FTR_ST_DURABLE || x->stage == FTR_ST_DISK || x->stage == FTR_ST_EVICTED)
+			return false;
+		seen |= x->stage != FTR_ST_RACING;
+	}
+	return seen;
+}
+
+uint64_t ftr_ev_open_end(const struct ftr_op_entry *o)
+{
+	return o->open_ns ? o->t0 + o->open_ns : o->t1;
+}
+
+bool ftr_ev_op_between(const struct ftr_roles *rs, uint32_t epoch, uint64_t off, uint64_t len, enum ftr_op op,
+		       uint64_t from, uint64_t to)
+{
+	struct ftr_op_hit *hits;
+	bool found = false;
+	int n, max;
+
+	if (!(hits = ftr_ev_all_hits(rs, &max)))
+		return true;	/* unknown: no evidence */
+	n = ftr_ev_epoch_ops(rs, epoch, off, len, op, hits, max);
+	for (int i = 0; i < n && !found; i++)
+		found = !hits[i].e.res && hits[i].e.t0 > from && hits[i].e.t0 < to;
+	free(hits);
+	return found;
+}
+
+bool ftr_ev_open_between(const struct ftr_roles *rs, uint32_t epoch, const struct ftr_op_entry *o, uint64_t from,
+			 uint64_t to)
+{
+	for (int i = 0; i < rs->nroles; i++) {
+		const struct ftr_role *r = &rs->roles[i];
+		uint64_t head = __atomic_load_n(&r->log->head, __ATOMIC_ACQUIRE);
+
+		if (r->kind != FTR_R_WRITER || r->mode != FTR_P_OPENW)
+			continue;
+		for (uint64_t k = ftr_oplog_first(r->log, head); k < head; k++) {
+			const struct ftr_op_entry *p = &r->log->e[k % r->log->cap];
+
+			if (p != o && p->epoch == epoch && p->op == FTR_OP_WRITE && ftr_ev_open_end(p) > from &&
+			    ftr_ev_open_end(p) < to)
+				return true;
+		}
+	}
+	return false;
+}
