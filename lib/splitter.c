@@ -194,10 +194,12 @@ static int dirty_split(struct ftr_role *r, uint32_t first, uint32_t second, cons
 			arg = srop->arg, gen = srop->gen;
 		ret = debugfs_split(r, pmd, srop, &arg, &gen);
 		ftr_role_log_arg(r, FTR_OP_SPLIT, t0, (uint64_t)pmd * a->pmd, a->pmd, gen, ret, arg);
-	} else {
+	} else if (!a->replay || srop) {
 		second = srop ? srop->off / FTR_BLOCK : second;
 		if ((c = punch_page(r, second, &ret)) > 0)
 			ftr_role_log(r, FTR_OP_PUNCH, t0, (uint64_t)second * FTR_BLOCK, a->psz, 0, ret);
+	} else {
+		c = 0;	/* the record ends with the write */
 	}
 	if (c > 0)
 		ftr_op_count(r, ret);
@@ -238,8 +240,11 @@ static int splitter_op(struct ftr_role *r)
 	if (a->replay) {
 		if (!(rop = ftr_replay_peek(a->replay, r->id, r->epoch, 0)))
 			return ftr_pause_us(r, 1000), 0;
-		if (rop->op == FTR_OP_WRITE)
-			return dirty_split(r, rop->off / FTR_BLOCK, 0, ftr_replay_peek(a->replay, r->id, r->epoch, 1));
+		if (rop->op == FTR_OP_WRITE) {	/* a dirty split: the write, then its split */
+			const struct ftr_replay_op *next = ftr_replay_peek(a->replay, r->id, r->epoch, 1);
+
+			return dirty_split(r, rop->off / FTR_BLOCK, 0, next && next->op != FTR_OP_WRITE ? next : NULL);
+		}
 		pmd = rop->off / a->pmd;
 		arg = rop->arg;
 		gen = rop->gen;
