@@ -27,6 +27,7 @@
 #include "replay.h"
 #include "role.h"
 #include "splitter.h"
+#include "thp.h"
 
 /*
  * A PMD that is collapsed now, if any: that keeps collapses coming.  Otherwise, one
@@ -169,9 +170,9 @@ static int dirty_split(struct ftr_role *r, uint32_t first, uint32_t second, cons
 	struct role_priv *p = r->priv;
 	struct ftr_arena *a = r->arena;
 	uint32_t n = a->psz / FTR_BLOCK, pmd = (uint64_t)first * FTR_BLOCK / a->pmd, arg = 0, gen = 0;
-	uint64_t off = (uint64_t)first * FTR_BLOCK, t0, s0 = ftr_seqc_read(&a->pmds[pmd].split);
-	bool thp = ftr_pmd_collapsed(a, pmd);
-	char *disk = p->buf + a->psz;
+	uint64_t off = (uint64_t)first * FTR_BLOCK, t0;
+	char *disk = p->buf + a->psz, *page = a->map + off;
+	bool thp = false;
 	int ret = 0, c = 1, dfd;
 	struct ftr_bad bad;
 
@@ -184,8 +185,9 @@ static int dirty_split(struct ftr_role *r, uint32_t first, uint32_t second, cons
 	if (ret)
 		return ret;
 	ftr_oracle_commit(&a->oracle, first, n);
-	/* It wrote into a THP if nothing split the PMD since it was one. */
-	thp = thp && ftr_seqc_same(&a->pmds[pmd].split, s0);
+	/* Whether it wrote into a THP: the folio under the page now (kpageflags). */
+	thp = ftr_fault_in(page, a->psz, a->psz) == a->psz &&
+	      ftr_folio_max_order(page, a->psz) >= __builtin_ctzl(a->pmd / a->psz);
 	ftr_role_log(r, FTR_OP_WRITE, t0, off, a->psz,
 		     ftr_ver_gen(__atomic_load_n(&a->oracle.done[first], __ATOMIC_ACQUIRE)), 0);
 	t0 = ftr_now_ns();
