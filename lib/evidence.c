@@ -114,22 +114,35 @@ bool ftr_ev_op_between(const struct ftr_roles *rs, uint32_t epoch, uint64_t off,
 	return found;
 }
 
-bool ftr_ev_open_between(const struct ftr_roles *rs, uint32_t epoch, const struct ftr_op_entry *o, uint64_t from,
-			 uint64_t to)
+const struct ftr_op_entry *ftr_ev_next_openw(const struct ftr_roles *rs, uint32_t epoch, int *role, uint64_t *k)
 {
-	for (int i = 0; i < rs->nroles; i++) {
-		const struct ftr_role *r = &rs->roles[i];
+	for (; *role < rs->nroles; (*role)++, *k = 0) {
+		const struct ftr_role *r = &rs->roles[*role];
 		uint64_t head = __atomic_load_n(&r->log->head, __ATOMIC_ACQUIRE);
 
 		if (r->kind != FTR_R_WRITER || r->mode != FTR_P_OPENW)
 			continue;
-		for (uint64_t k = ftr_oplog_first(r->log, head); k < head; k++) {
-			const struct ftr_op_entry *p = &r->log->e[k % r->log->cap];
+		if (*k < ftr_oplog_first(r->log, head))
+			*k = ftr_oplog_first(r->log, head);
+		while (*k < head) {
+			const struct ftr_op_entry *o = &r->log->e[(*k)++ % r->log->cap];
 
-			if (p != o && p->epoch == epoch && p->op == FTR_OP_WRITE && ftr_ev_open_end(p) > from &&
-			    ftr_ev_open_end(p) < to)
-				return true;
+			if (o->epoch == epoch && o->op == FTR_OP_WRITE)
+				return o;
 		}
 	}
+	return NULL;
+}
+
+bool ftr_ev_open_between(const struct ftr_roles *rs, uint32_t epoch, const struct ftr_op_entry *o, uint64_t from,
+			 uint64_t to)
+{
+	const struct ftr_op_entry *p;
+	uint64_t k = 0;
+	int role = 0;
+
+	while ((p = ftr_ev_next_openw(rs, epoch, &role, &k)))
+		if (p != o && ftr_ev_open_end(p) > from && ftr_ev_open_end(p) < to)
+			return true;
 	return false;
 }

@@ -41,6 +41,9 @@ uint64_t ftr_ev_open_end(const struct ftr_op_entry *o);
  * began in (from, to). */
 bool ftr_ev_op_between(const struct ftr_roles *rs, uint32_t epoch, uint64_t off, uint64_t len, enum ftr_op op,
 		       uint64_t from, uint64_t to);
+/* The openw writers' writes of epoch, one at a time: start with *role and *k at 0;
+ * NULL after the last. */
+const struct ftr_op_entry *ftr_ev_next_openw(const struct ftr_roles *rs, uint32_t epoch, int *role, uint64_t *k);
 /* Whether another openw writer's open() than o returned in (from, to): it truncated the
  * page cache first, with every THP in it. */
 bool ftr_ev_open_between(const struct ftr_roles *rs, uint32_t epoch, const struct ftr_op_entry *o, uint64_t from,

@@ -288,36 +288,28 @@ static int dio_collapse(const struct ftr_arena *a, const struct ftr_roles *rs, c
 static bool openw_explains(const struct ftr_arena *a, const struct ftr_roles *rs, const struct ftr_ledger *l,
 			   uint32_t b, uint32_t epoch, uint64_t last, struct ftr_op_entry *o_out, struct ftr_window *w_out)
 {
-	uint64_t pmd_off = (uint64_t)b * FTR_BLOCK / a->pmd * a->pmd;
+	uint64_t pmd_off = (uint64_t)b * FTR_BLOCK / a->pmd * a->pmd, k = 0;
+	const struct ftr_op_entry *o;
+	int role = 0;
 
-	for (int i = 0; i < rs->nroles; i++) {
-		const struct ftr_role *r = &rs->roles[i];
-		uint64_t head = __atomic_load_n(&r->log->head, __ATOMIC_ACQUIRE);
-
-		if (r->kind != FTR_R_WRITER || r->mode != FTR_P_OPENW)
+	while ((o = ftr_ev_next_openw(rs, epoch, &role, &k))) {
+		if (o->t0 <= last || ftr_ev_op_between(rs, epoch, pmd_off, a->pmd, FTR_OP_SYNC, last, o->t0))
 			continue;
-		for (uint64_t k = ftr_oplog_first(r->log, head); k < head; k++) {
-			const struct ftr_op_entry *o = &r->log->e[k % r->log->cap];
+		/* The windows are in call order. */
+		for (size_t w = 0; w < l->ncwin && l->cwin[w].t0 < last; w++) {
+			const struct ftr_window *c = &l->cwin[w];
+			uint64_t cpmd = (uint64_t)c->pmd * a->pmd;
+			bool during = c->t1 >= o->t0 && c->t0 <= ftr_ev_open_end(o);
+			bool before = c->built && c->t1 < o->t0 &&
+				      !ftr_ev_op_between(rs, epoch, cpmd, a->pmd, FTR_OP_SPLIT, c->t1, o->t0) &&
+				      !ftr_ev_op_between(rs, epoch, cpmd, a->pmd, FTR_OP_PAGEOUT, c->t1, o->t0) &&
+				      !ftr_ev_open_between(rs, epoch, o, c->t1, o->t0);
 
-			if (o->epoch != epoch || o->op != FTR_OP_WRITE || o->t0 <= last ||
-			    ftr_ev_op_between(rs, epoch, pmd_off, a->pmd, FTR_OP_SYNC, last, o->t0))
+			if (c->epoch != epoch || !(during || before))
 				continue;
-			/* The windows are in call order. */
-			for (size_t w = 0; w < l->ncwin && l->cwin[w].t0 < last; w++) {
-				const struct ftr_window *c = &l->cwin[w];
-				uint64_t cpmd = (uint64_t)c->pmd * a->pmd;
-				bool during = c->t1 >= o->t0 && c->t0 <= ftr_ev_open_end(o);
-				bool before = c->built && c->t1 < o->t0 &&
-					      !ftr_ev_op_between(rs, epoch, cpmd, a->pmd, FTR_OP_SPLIT, c->t1, o->t0) &&
-					      !ftr_ev_op_between(rs, epoch, cpmd, a->pmd, FTR_OP_PAGEOUT, c->t1, o->t0) &&
-					      !ftr_ev_open_between(rs, epoch, o, c->t1, o->t0);
-
-				if (c->epoch != epoch || !(during || before))
-					continue;
-				*o_out = *o;
-				*w_out = *c;
-				return true;
-			}
+			*o_out = *o;
+			*w_out = *c;
+			return true;
 		}
 	}
 	return false;

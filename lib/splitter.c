@@ -121,25 +121,26 @@ bool ftr_splitter_owns(const struct ftr_arena *a)
 }
 
 /*
- * Punches the page at block first and writes it back: a split of the folio around it,
- * and a write for the seal too.  1 when done (*err: the punch's errno), 0 when its PMD
- * is sealed, -errno when the rewrite failed.
+ * Writes the page at block first, after punching it if punch (a split of the folio
+ * around it, and a write for the seal too).  1 when done (*err: the punch's errno),
+ * 0 when its PMD is sealed, -errno when the write failed.
  */
-static int punch_page(struct ftr_role *r, uint32_t first, int *err)
+static int write_page(struct ftr_role *r, uint32_t first, bool punch, int *err)
 {
+	enum ftr_also also = punch ? FTR_ALSO_RESPLIT : FTR_ALSO_NONE;
 	struct role_priv *p = r->priv;
 	struct ftr_arena *a = r->arena;
 	uint64_t off = (uint64_t)first * FTR_BLOCK;
 	uint32_t n = a->psz / FTR_BLOCK;
 	int c;
 
-	if (!ftr_extent_begin(a, off, a->psz, FTR_ALSO_RESPLIT))
+	if (!ftr_extent_begin(a, off, a->psz, also))
 		return 0;
-	ftr_oracle_begin_stamp(&a->oracle, p->buf, first, n, FTR_P_PUNCH);
-	*err = fallocate(p->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, a->psz) ? errno : 0;
-	/* Put the page back: the oracle wants it written whether or not the punch worked. */
+	ftr_oracle_begin_stamp(&a->oracle, p->buf, first, n, punch ? FTR_P_PUNCH : FTR_P_PWRITE);
+	*err = punch && fallocate(p->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, a->psz) ? errno : 0;
+	/* The oracle wants the page written whether or not the punch worked. */
 	c = ftr_pwrite_full(p->fd, p->buf, a->psz, off);
-	ftr_extent_end(a, off, a->psz, FTR_ALSO_RESPLIT);
+	ftr_extent_end(a, off, a->psz, also);
 	if (c)
 		return c;
 	ftr_oracle_commit(&a->oracle, first, n);
@@ -170,21 +171,14 @@ static int dirty_split(struct ftr_role *r, uint32_t first, uint32_t second, cons
 	struct role_priv *p = r->priv;
 	struct ftr_arena *a = r->arena;
 	uint32_t n = a->psz / FTR_BLOCK, pmd = (uint64_t)first * FTR_BLOCK / a->pmd, arg = 0, gen = 0;
-	uint64_t off = (uint64_t)first * FTR_BLOCK, t0;
+	uint64_t off = (uint64_t)first * FTR_BLOCK, t0 = ftr_now_ns();
 	char *disk = p->buf + a->psz, *page = a->map + off;
-	bool thp = false;
-	int ret = 0, c = 1, dfd;
+	int ret = 0, c = write_page(r, first, false, &ret), dfd;
 	struct ftr_bad bad;
+	bool thp;
 
-	t0 = ftr_now_ns();
-	if (!ftr_extent_begin(a, off, a->psz, FTR_ALSO_NONE))
-		return ftr_pause_us(r, 1000), 0;
-	ftr_oracle_begin_stamp(&a->oracle, p->buf, first, n, FTR_P_PWRITE);
-	ret = ftr_pwrite_full(p->fd, p->buf, a->psz, off);
-	ftr_extent_end(a, off, a->psz, FTR_ALSO_NONE);
-	if (ret)
-		return ret;
-	ftr_oracle_commit(&a->oracle, first, n);
+	if (c <= 0)
+		return c ? c : (ftr_pause_us(r, 1000), 0);
 	/* Whether it wrote into a THP: the folio under the page now (kpageflags). */
 	thp = ftr_fault_in(page, a->psz, a->psz) == a->psz &&
 	      ftr_folio_max_order(page, a->psz) >= __builtin_ctzl(a->pmd / a->psz);
@@ -198,7 +192,7 @@ static int dirty_split(struct ftr_role *r, uint32_t first, uint32_t second, cons
 		ftr_role_log_arg(r, FTR_OP_SPLIT, t0, (uint64_t)pmd * a->pmd, a->pmd, gen, ret, arg);
 	} else if (!a->replay || srop) {
 		second = srop ? srop->off / FTR_BLOCK : second;
-		if ((c = punch_page(r, second, &ret)) > 0)
+		if ((c = write_page(r, second, true, &ret)) > 0)
 			ftr_role_log(r, FTR_OP_PUNCH, t0, (uint64_t)second * FTR_BLOCK, a->psz, 0, ret);
 	} else {
 		c = 0;	/* the record ends with the write */
@@ -274,7 +268,7 @@ static int splitter_op(struct ftr_role *r)
 		off = (uint64_t)first * FTR_BLOCK;
 		len = a->psz;
 		pmd = off / a->pmd;
-		if ((c = punch_page(r, first, &ret)) <= 0)
+		if ((c = write_page(r, first, true, &ret)) <= 0)
 			return c ? c : (ftr_pause_us(r, 1000), 0);
 		break;
 	default:
