@@ -163,9 +163,9 @@ int main(int argc, char **argv)
 		if (pread(dfd, disk, PAGE, BLK) != (ssize_t)PAGE)
 			repro_fail("O_DIRECT read");
 		repro_exit(REPRO_FOUND, "after %.1f s, round %u: read() of the block at %#lx returned %s (the mapping: "
-			   "%s) after its O_DIRECT write returned 0 at %.2f-%.2f ms, while MADV_COLLAPSE of its PMD "
-			   "ran at %.2f-%.2f ms and returned %s; an O_DIRECT read returns %s; fsync() now: %s; "
-			   "%lu of %u collapses succeeded", repro_now() - t0, round, BLK, what(&seen, a),
+			   "%s) after an O_DIRECT write of it ran at %.2f-%.2f ms and wrote 4096 bytes, while "
+			   "MADV_COLLAPSE of its PMD ran at %.2f-%.2f ms and returned %s; an O_DIRECT read returns "
+			   "%s; fsync() now: %s; %lu of %u collapses succeeded", repro_now() - t0, round, BLK, what(&seen, a),
 			   what((struct stamp *)(pmd + BLK), b), (w0 - r0) * 1e3, (w1 - r0) * 1e3, (c0 - r0) * 1e3,
 			   (c1 - r0) * 1e3, collapse_err ? strerror(collapse_err) : "0", what(disk, c),
 			   fsync(fd) ? strerror(errno) : "0", ok, round);
