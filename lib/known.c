@@ -219,7 +219,8 @@ static int dio_stale(const struct ftr_arena *a, const struct ftr_roles *rs, cons
 /*
  * An O_DIRECT write that a collapse of its PMD ran with, after which the page cache
  * still held the data from before the write, and the kernel said nothing: the write's
- * invalidate_inode_pages2_range() slept on the lock of a small folio collapse_file()
+ * invalidate_inode_pages2_range() after the I/O slept on the lock of a small folio
+ * collapse_file() had read in during the write (the read reached the disk first) and
  * held while it copied it; when it woke, the folio had left the mapping, so it skipped
  * the index without looking at the THP that replaced it, and reported success
  * (docs/findings/dio-collapse-stale-pagecache.md).

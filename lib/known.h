@@ -32,8 +32,8 @@
  *       block holds the version before that write (an O_DIRECT read too), and a store
  *       through the mapping into its PMD began after the write ended.
  *   dio-collapse-stale-pagecache  the same stale page cache with nothing in the kernel
- *       log: the write's invalidation slept on a folio collapse_file() held and skipped
- *       the THP that replaced it.  Evidence per block: LOST, last written by O_DIRECT,
+ *       log: the write's invalidation after the I/O slept on a folio collapse_file()
+ *       had read in during the write and held, and skipped the THP that replaced it.  Evidence per block: LOST, last written by O_DIRECT,
  *       seen after quiescing and right on the disk (O_DIRECT, and after eviction), no
  *       invalidation failure logged for this file, and a collapse_file() that built a
  *       THP of its PMD ran while that write did (trace).
