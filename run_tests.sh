@@ -48,7 +48,7 @@ source "$SCRIPT_DIR/runner/report.sh"
 # Run one test under tools/ftr-supervise, which owns its session: the deadline,
 # the diagnosis of a hang, the kill.  Sets R_STATUS (ok|fail|skip|timeout) R_WHY R_RC.
 # ---------------------------------------------------------------------------
-CUR_SID="" CUR_FD="" CUR_SUP=""
+CUR_SID="" CUR_FD="" CUR_SUP="" CUR_TAG="" RECORD=""
 
 run_one() { # NAME LABEL DIR BUDGET
 	local name=$1 label=$2 dir=$3 budget=$4
@@ -58,11 +58,11 @@ run_one() { # NAME LABEL DIR BUDGET
 	((EFF_TMUL != 1)) && args+=(--timeout-mul "$EFF_TMUL")
 	[[ -n $OPT_KNOWN ]] && args+=(--known-issues "$OPT_KNOWN")
 	args+=("${TEST_ARGS[@]}")
-	# Soak: keep each test's operation log beside its output for the failing iteration.
-	[[ -n ${RESULTS:-} ]] && args+=(--record "$RESULTS/$name-$label.oplog")
+	# --until-fail keeps the operation log beside a failing test's output.
+	[[ -n $RECORD ]] && args+=(--record "$RECORD")
 	R_STATUS="" R_WHY="" R_RC=""
 	out "# cmd: $name ${args[*]}"
-	((TTY)) && prog=(--progress "[$CUR_I/$CUR_N] $name:$label")
+	((TTY)) && prog=(--progress "$CUR_TAG $name:$label")
 
 	CUR_TRACEFS_MOUNTED=1
 	tracefs_mounted "$TRACEFS" || CUR_TRACEFS_MOUNTED=0
@@ -99,40 +99,51 @@ run_one() { # NAME LABEL DIR BUDGET
 }
 
 # ---------------------------------------------------------------------------
-# One pass over the plan.  Counters are global across iterations.
+# One plan entry K: the test on a clean scratch dir, its knobs restored, the
+# taint compared.  Sets R_STATUS (ok|fail|skip|timeout) and R_WHY; the caller
+# reports it (report_entry).
 # ---------------------------------------------------------------------------
-run_iteration() {
-	local k name label key budget t0 t1 failed_before=$N_FAIL
+run_entry() { # K
+	local k=$1 name=${P_TEST[$1]} label=${P_LABEL[$1]} budget t0 t1
 	# shellcheck disable=SC2034  # filled and read through namerefs
 	local -A test_snap=()
-	CUR_N=${#P_TEST[@]}
+	case ${P_KIND[$k]} in
+	error) R_STATUS=fail R_WHY=${P_WHY[$k]}; return ;;
+	skip) R_STATUS=skip R_WHY=${P_WHY[$k]}; return ;;
+	esac
+	if [[ -n ${FS_SKIP[$label]:-} ]]; then
+		R_STATUS=skip R_WHY="fs $label unavailable: ${FS_SKIP[$label]}"; return
+	fi
+	budget=$(budget_for "$name")
+	out "# $CUR_TAG $name:$label (budget ${budget}s)"
+	clean_dir "${FS_MNT[$label]}"
+	knob_snapshot test_snap
+	t0=$(read_taint)
+	run_one "$name" "$label" "${FS_MNT[$label]}" "$budget"
+	knob_restore test_snap
+	t1=$(read_taint)
+	if [[ $t0 != "$t1" ]]; then
+		out "# kernel taint changed during the test: $t0 -> $t1"
+		R_STATUS=fail; R_WHY="taint $t0 -> $t1${R_WHY:+; $R_WHY}"
+	fi
+}
+
+report_entry() { # NAME:LABEL
+	case $R_STATUS in
+	ok) report ok "$1" ;;
+	skip) report skip "$1" "$R_WHY" ;;
+	*) report fail "$1" "$R_WHY" ;;
+	esac
+}
+
+# One pass over the plan.  Counters are global across iterations.
+run_iteration() {
+	local k failed_before=$N_FAIL
 	for k in "${!P_TEST[@]}"; do
-		name=${P_TEST[$k]} label=${P_LABEL[$k]} key="${P_TEST[$k]}:${P_LABEL[$k]}"
-		CUR_I=$((k + 1))
-		case ${P_KIND[$k]} in
-		error) report fail "$key" "${P_WHY[$k]}"; continue ;;
-		skip) report skip "$key" "${P_WHY[$k]}"; continue ;;
-		esac
-		if [[ -n ${FS_SKIP[$label]:-} ]]; then
-			report skip "$key" "fs $label unavailable: ${FS_SKIP[$label]}"; continue
-		fi
-		budget=$(budget_for "$name")
-		out "# [$CUR_I/$CUR_N] $key (budget ${budget}s)"
-		clean_dir "${FS_MNT[$label]}"
-		knob_snapshot test_snap
-		t0=$(read_taint)
-		run_one "$name" "$label" "${FS_MNT[$label]}" "$budget"
-		knob_restore test_snap
-		t1=$(read_taint)
-		if [[ $t0 != "$t1" ]]; then
-			out "# kernel taint changed during the test: $t0 -> $t1"
-			R_STATUS=fail; R_WHY="taint $t0 -> $t1${R_WHY:+; $R_WHY}"
-		fi
-		case $R_STATUS in
-		ok) report ok "$key" ;;
-		skip) report skip "$key" "$R_WHY" ;;
-		*) report fail "$key" "$R_WHY" ;;
-		esac
+		CUR_TAG="[$((k + 1))/${#P_TEST[@]}]"
+		RECORD=${RESULTS:+$RESULTS/${P_TEST[$k]}-${P_LABEL[$k]}.oplog}
+		run_entry "$k"
+		report_entry "${P_TEST[$k]}:${P_LABEL[$k]}"
 	done
 	((N_FAIL == failed_before))
 }
