@@ -16,6 +16,7 @@ Run the file-thp-race selftests (root) on scratch filesystems, KTAP output.
   --seed N           seed passed to every test (default: random, printed);
                      with --soak, the seed of the soak's choices instead
   --quick            CI profile: pass --quick, duration ${QUICK_DURATION}s unless --duration
+                     or --soak
   -t PATTERN[,...]   select tests: a glob on NAME or NAME:LABEL; without glob
                      characters NAME:LABEL exactly, or a substring of NAME;
                      several patterns separated by commas select their union
