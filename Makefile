@@ -1,6 +1,8 @@
 # file-thp-race: kselftest-style build.  make [O=DIR|OUTPUT=DIR] [SANITIZE=address|undefined|thread]
 #   all        the selftests and tools
 #   run_tests  run the suite on the built-in scratch filesystems (root)
+#   soak       DURATION=S: run_tests.sh --soak S, the selection over and over for S
+#              seconds with fresh seeds, failures kept in a results dir (root)
 #   check      the suite's own tests: unit tests, detector proofs, a --quick run (root);
 #              it waives the known kernel issues ./known-issues lists (KNOWN_ISSUES=FILE
 #              for another list, KNOWN_ISSUES= for none); run_tests waives none
@@ -43,7 +45,7 @@ REPRO_BINS := $(REPRO_SRCS:tools/repro/%.c=$(OUTPUT)/tools/repro/%)
 UNIT_SRCS  := $(wildcard lib/tests/*.c)
 UNIT_BINS  := $(UNIT_SRCS:lib/tests/%.c=$(OUTPUT)/lib/tests/%)
 
-.PHONY: all run_tests check check-vm install clean bench emit_tests unit
+.PHONY: all run_tests soak check check-vm install clean bench emit_tests unit
 all: $(TEST_BINS) $(TOOL_BINS) $(REPRO_BINS)
 
 $(OUTPUT)/lib/%.o: lib/%.c $(LIB_HDRS) Makefile
@@ -76,6 +78,11 @@ unit: $(UNIT_BINS)
 
 run_tests: all
 	FTR_BUILD=$(OUTPUT) ./run_tests.sh $(RUN_ARGS)
+
+# No default length: a soak left running for the night is the one run whose length matters.
+soak: all
+	@test -n "$(DURATION)" || { echo "soak: DURATION=SECONDS is required" >&2; exit 2; }
+	FTR_BUILD=$(OUTPUT) ./run_tests.sh --soak $(DURATION) $(RUN_ARGS)
 
 KNOWN_ISSUES ?= $(CURDIR)/known-issues
 check: all unit

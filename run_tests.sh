@@ -13,7 +13,7 @@
 # path.  It never touches anything it did not create.
 #
 # Exit status: 0 nothing failed, 1 something failed, 2 bad usage,
-# 4 cannot run (not root, missing build dependencies).
+# 4 cannot run (not root, missing build dependencies), or a --soak skipped every run.
 set -u -o pipefail
 shopt -s nullglob
 
@@ -43,12 +43,14 @@ source "$SCRIPT_DIR/runner/scratch.sh"
 source "$SCRIPT_DIR/runner/tracefs.sh"
 # shellcheck source=runner/report.sh
 source "$SCRIPT_DIR/runner/report.sh"
+# shellcheck source=runner/soak.sh
+source "$SCRIPT_DIR/runner/soak.sh"
 
 # ---------------------------------------------------------------------------
 # Run one test under tools/ftr-supervise, which owns its session: the deadline,
 # the diagnosis of a hang, the kill.  Sets R_STATUS (ok|fail|skip|timeout) R_WHY R_RC.
 # ---------------------------------------------------------------------------
-CUR_SID="" CUR_FD="" CUR_SUP=""
+CUR_SID="" CUR_FD="" CUR_SUP="" CUR_TAG="" RECORD=""
 
 run_one() { # NAME LABEL DIR BUDGET
 	local name=$1 label=$2 dir=$3 budget=$4
@@ -58,11 +60,11 @@ run_one() { # NAME LABEL DIR BUDGET
 	((EFF_TMUL != 1)) && args+=(--timeout-mul "$EFF_TMUL")
 	[[ -n $OPT_KNOWN ]] && args+=(--known-issues "$OPT_KNOWN")
 	args+=("${TEST_ARGS[@]}")
-	# Soak: keep each test's operation log beside its output for the failing iteration.
-	[[ -n ${RESULTS:-} ]] && args+=(--record "$RESULTS/$name-$label.oplog")
+	# --until-fail and --soak keep the operation log beside a failing test's output.
+	[[ -n $RECORD ]] && args+=(--record "$RECORD")
 	R_STATUS="" R_WHY="" R_RC=""
 	out "# cmd: $name ${args[*]}"
-	((TTY)) && prog=(--progress "[$CUR_I/$CUR_N] $name:$label")
+	((TTY)) && prog=(--progress "$CUR_TAG $name:$label")
 
 	CUR_TRACEFS_MOUNTED=1
 	tracefs_mounted "$TRACEFS" || CUR_TRACEFS_MOUNTED=0
@@ -99,40 +101,51 @@ run_one() { # NAME LABEL DIR BUDGET
 }
 
 # ---------------------------------------------------------------------------
-# One pass over the plan.  Counters are global across iterations.
+# One plan entry K: the test on a clean scratch dir, its knobs restored, the
+# taint compared.  Sets R_STATUS (ok|fail|skip|timeout) and R_WHY; the caller
+# reports it (report_entry), so that --soak can first show a failure's output.
 # ---------------------------------------------------------------------------
-run_iteration() {
-	local k name label key budget t0 t1 failed_before=$N_FAIL
+run_entry() { # K
+	local k=$1 name=${P_TEST[$1]} label=${P_LABEL[$1]} budget t0 t1
 	# shellcheck disable=SC2034  # filled and read through namerefs
 	local -A test_snap=()
-	CUR_N=${#P_TEST[@]}
+	case ${P_KIND[$k]} in
+	error) R_STATUS=fail R_WHY=${P_WHY[$k]}; return ;;
+	skip) R_STATUS=skip R_WHY=${P_WHY[$k]}; return ;;
+	esac
+	if [[ -n ${FS_SKIP[$label]:-} ]]; then
+		R_STATUS=skip R_WHY="fs $label unavailable: ${FS_SKIP[$label]}"; return
+	fi
+	budget=$(budget_for "$name")
+	out "# $CUR_TAG $name:$label (budget ${budget}s)"
+	clean_dir "${FS_MNT[$label]}"
+	knob_snapshot test_snap
+	t0=$(read_taint)
+	run_one "$name" "$label" "${FS_MNT[$label]}" "$budget"
+	knob_restore test_snap
+	t1=$(read_taint)
+	if [[ $t0 != "$t1" ]]; then
+		out "# kernel taint changed during the test: $t0 -> $t1"
+		R_STATUS=fail; R_WHY="taint $t0 -> $t1${R_WHY:+; $R_WHY}"
+	fi
+}
+
+report_entry() { # NAME:LABEL
+	case $R_STATUS in
+	ok) report ok "$1" ;;
+	skip) report skip "$1" "$R_WHY" ;;
+	*) report fail "$1" "$R_WHY" ;;
+	esac
+}
+
+# One pass over the plan.  Counters are global across iterations.
+run_iteration() {
+	local k failed_before=$N_FAIL
 	for k in "${!P_TEST[@]}"; do
-		name=${P_TEST[$k]} label=${P_LABEL[$k]} key="${P_TEST[$k]}:${P_LABEL[$k]}"
-		CUR_I=$((k + 1))
-		case ${P_KIND[$k]} in
-		error) report fail "$key" "${P_WHY[$k]}"; continue ;;
-		skip) report skip "$key" "${P_WHY[$k]}"; continue ;;
-		esac
-		if [[ -n ${FS_SKIP[$label]:-} ]]; then
-			report skip "$key" "fs $label unavailable: ${FS_SKIP[$label]}"; continue
-		fi
-		budget=$(budget_for "$name")
-		out "# [$CUR_I/$CUR_N] $key (budget ${budget}s)"
-		clean_dir "${FS_MNT[$label]}"
-		knob_snapshot test_snap
-		t0=$(read_taint)
-		run_one "$name" "$label" "${FS_MNT[$label]}" "$budget"
-		knob_restore test_snap
-		t1=$(read_taint)
-		if [[ $t0 != "$t1" ]]; then
-			out "# kernel taint changed during the test: $t0 -> $t1"
-			R_STATUS=fail; R_WHY="taint $t0 -> $t1${R_WHY:+; $R_WHY}"
-		fi
-		case $R_STATUS in
-		ok) report ok "$key" ;;
-		skip) report skip "$key" "$R_WHY" ;;
-		*) report fail "$key" "$R_WHY" ;;
-		esac
+		CUR_TAG="[$((k + 1))/${#P_TEST[@]}]"
+		RECORD=${RESULTS:+$RESULTS/${P_TEST[$k]}-${P_LABEL[$k]}.oplog}
+		run_entry "$k"
+		report_entry "${P_TEST[$k]}:${P_LABEL[$k]}"
 	done
 	((N_FAIL == failed_before))
 }
@@ -149,6 +162,7 @@ cleanup() {
 	CLEANED=1
 	trap '' INT TERM HUP
 	IFS=$' \t\n'    # a trap can run while a command's "IFS= read" prefix is active
+	HELD=""         # a soak's test was cut short: from here on, stdout
 	local j
 	local -a kids
 	# Nobody reads the supervisor's notes any more (it ignores the EPIPE); on
@@ -161,12 +175,14 @@ cleanup() {
 	[[ -n $CUR_SID ]] && trace_leftovers "$CUR_SID"
 	((${#INIT_KNOBS[@]})) && knob_restore INIT_KNOBS
 	scratch_teardown
+	[[ -n $SK_BASE ]] && rm -f -- "$SK_BASE".*   # the soak's interrupted test has no verdict
 	if [[ -n $RESULTS && -d $RESULTS ]]; then
 		rmdir -- "$RESULTS" 2>/dev/null   # kept only when it holds a failure
 	fi
 	if ((STARTED)) && [[ -n $INTERRUPTED ]]; then
 		((OPT_UNTIL_FAIL)) && out "# interrupted in iteration $ITER after $((SECONDS - RUN_T0))s"
 		out "# interrupted by SIG$INTERRUPTED"
+		((${#SK_KEYS[@]})) && soak_table
 		out "$N_PASS passed, $N_FAIL failed, $N_SKIP skipped"
 	fi
 }
@@ -226,10 +242,10 @@ main() {
 	out "TAP version 13"
 	STARTED=1    # from here on an interrupted run still ends with the summary line
 	out "# kernel: $(uname -r)"
-	if ((OPT_UNTIL_FAIL)); then
+	if ((OPT_UNTIL_FAIL)) || [[ -n $OPT_SOAK ]]; then
 		RESULTS=$(mktemp -d "${FTR_RESULTS:-${TMPDIR:-/var/tmp}}/ftr-results.XXXXXX") ||
 			{ warn "cannot create a results dir"; exit 1; }
-		out "# until-fail: results dir $RESULTS${OPT_LOOP:+, at most $OPT_LOOP iterations}"
+		((OPT_UNTIL_FAIL)) && out "# until-fail: results dir $RESULTS${OPT_LOOP:+, at most $OPT_LOOP iterations}"
 	else
 		out "1..$(( ${#P_TEST[@]} * loops ))"
 	fi
@@ -242,6 +258,17 @@ main() {
 	((${#LOOP_RA[@]})) && { local -A ra=(); knob_snapshot ra; for k in "${LOOP_RA[@]}"; do INIT_KNOBS[$k]=${ra[$k]:-}; done; }
 
 	RUN_T0=$SECONDS
+	if [[ -n $OPT_SOAK ]]; then
+		soak
+		out "1..$TNUM"
+		coverage_table
+		soak_table
+		cleanup
+		out "$N_PASS passed, $N_FAIL failed, $N_SKIP skipped"
+		((N_FAIL == 0)) || exit 1
+		((N_PASS == 0 && N_SKIP > 0)) && exit 4   # nothing was tested
+		exit 0
+	fi
 	local fixed_seed=$OPT_SEED ok
 	for ((ITER = 1; ; ITER++)); do
 		SEED=${fixed_seed:-$(( RANDOM << 15 | RANDOM ))}

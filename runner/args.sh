@@ -13,8 +13,10 @@ Run the file-thp-race selftests (root) on scratch filesystems, KTAP output.
   --dir DIR          test an existing mounted directory instead (label "dir");
                      tests not declaring its fs type are skipped
   --duration S       per-test duration in seconds (positive number)
-  --seed N           seed passed to every test (default: random, printed)
+  --seed N           seed passed to every test (default: random, printed);
+                     with --soak, the seed of the soak's choices instead
   --quick            CI profile: pass --quick, duration ${QUICK_DURATION}s unless --duration
+                     or --soak
   -t PATTERN[,...]   select tests: a glob on NAME or NAME:LABEL; without glob
                      characters NAME:LABEL exactly, or a substring of NAME;
                      several patterns separated by commas select their union
@@ -23,6 +25,13 @@ Run the file-thp-race selftests (root) on scratch filesystems, KTAP output.
   --loop N           run the selection N times
   --until-fail       rerun until the first failure (at most --loop N times);
                      the failing iteration's output is kept in a results dir
+  --soak S           for S seconds, run the selection's test:label pairs over
+                     and over in shuffled rounds, each with a fresh seed and a
+                     duration of 2, 5 or 10 s in turn (--duration fixes it);
+                     a failure's output, operation log and kernel log are kept
+                     in a results dir and the soak goes on; a TIMEOUT ends it
+                     (the kernel may be stuck); ends with a table of what ran
+                     and failed; exit 4 when every run was skipped
   --timeout-mul N    multiply every timeout by N (integer; x3 more on a
                      debug kernel: KASAN, LOCKDEP, DEBUG_VM, PROVE_LOCKING)
   --test-args "ARGS" append ARGS (whitespace split) to every test's command
@@ -38,7 +47,7 @@ Environment:
                  source tree, built with make; ./selftests in an install tree)
   FTR_IMG_DIR    where the private scratch dir is made (default \${TMPDIR:-/var/tmp})
   FTR_IMG_SIZE   size of the sparse xfs/ext4/btrfs images (default 1G)
-  FTR_RESULTS    where --until-fail makes its results dir (default \${TMPDIR:-/var/tmp})
+  FTR_RESULTS    where --until-fail and --soak make their results dir (default \${TMPDIR:-/var/tmp})
   FTR_TEST_ARGS  like --test-args
   FTR_TIMEOUT    per-test budget in seconds, overriding all timeouts/multipliers
 EOF
@@ -46,7 +55,7 @@ EOF
 
 # Options.  Validate everything before creating or changing anything.
 OPT_FS="" OPT_DIR="" OPT_DURATION="" OPT_SEED="" OPT_QUICK=0 OPT_PATTERN="" OPT_EXCLUDE=""
-OPT_LIST=0 OPT_LOOP="" OPT_UNTIL_FAIL=0 OPT_TMUL=1 OPT_NO_INSTALL=0 OPT_KNOWN=""
+OPT_LIST=0 OPT_LOOP="" OPT_UNTIL_FAIL=0 OPT_SOAK="" OPT_TMUL=1 OPT_NO_INSTALL=0 OPT_KNOWN=""
 OPT_TEST_ARGS=${FTR_TEST_ARGS:-}
 
 parse_args() {
@@ -59,7 +68,7 @@ parse_args() {
 			set -- "$opt" "$val" "${@:2}"
 		fi
 		case $opt in
-		--fs|--dir|--duration|--seed|-t|--exclude|--loop|--timeout-mul|--test-args|--known-issues)
+		--fs|--dir|--duration|--seed|-t|--exclude|--loop|--soak|--timeout-mul|--test-args|--known-issues)
 			(($# >= 2)) || die_usage "$opt needs an argument"
 			val=$2; shift 2 ;;
 		*) shift ;;
@@ -80,6 +89,8 @@ parse_args() {
 		--loop) is_posint "$val" || die_usage "--loop: expected a positive integer, got '$val'"
 			OPT_LOOP=$val ;;
 		--until-fail) OPT_UNTIL_FAIL=1 ;;
+		--soak) is_posint "$val" || die_usage "--soak: expected a positive number of seconds, got '$val'"
+			OPT_SOAK=$val ;;
 		--timeout-mul) is_posint "$val" || die_usage "--timeout-mul: expected a positive integer, got '$val'"
 			OPT_TMUL=$val ;;
 		--test-args) OPT_TEST_ARGS="$OPT_TEST_ARGS $val" ;;
@@ -92,6 +103,12 @@ parse_args() {
 		*) die_usage "unexpected argument '$opt'" ;;
 		esac
 	done
+
+	# A soak picks its own rounds and ends by the clock.
+	if [[ -n $OPT_SOAK ]]; then
+		[[ -z $OPT_LOOP ]] || die_usage "--soak and --loop exclude each other"
+		((!OPT_UNTIL_FAIL)) || die_usage "--soak and --until-fail exclude each other"
+	fi
 
 	local l k ok
 	SEL_LABELS=()

@@ -6,13 +6,18 @@
 # shellcheck shell=bash
 
 # Output.  Everything for stdout goes through out() so --until-fail can keep
-# an iteration's full text.
-ITER_LOG=""
+# an iteration's full text, and --soak can hold a test's text in HELD (a file)
+# instead of stdout until it knows whether the test failed.
+ITER_LOG="" HELD=""
 COV_LINES=()
 TTY=0; [[ -t 2 ]] && TTY=1
 out() {
-	printf '%s\n' "$*"
-	[[ -n $ITER_LOG ]] && printf '%s\n' "$*" >>"$ITER_LOG"
+	if [[ -n $HELD ]]; then
+		printf '%s\n' "$*" >>"$HELD"
+	else
+		printf '%s\n' "$*"
+		[[ -n $ITER_LOG ]] && printf '%s\n' "$*" >>"$ITER_LOG"
+	fi
 	# What the suite-wide coverage table is made of (tools/coverage-table.awk).
 	[[ $* == *coverage-table:* || $* == "ok "* || $* == "not ok "* ]] && COV_LINES+=("$*")
 	return 0

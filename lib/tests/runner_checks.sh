@@ -409,6 +409,9 @@ check_bad_input() {
 		"--duration abc"
 		"--fs tmpfs,nosuchfs"
 		"--loop 0"
+		"--soak 0"
+		"--soak 5 --loop 2"
+		"--soak 5 --until-fail"
 		"--seed x"
 		"--timeout-mul 0"
 		"--dir $TMP --fs xfs"
@@ -540,6 +543,69 @@ check_supervisor() {
 }
 pid_gone_all() { ! pgrep -f "$1" >/dev/null; }
 
+# ---------------------------------------------------------------------------
+# (g) --soak: a failure is kept (output with its replay line, operation log,
+#     kernel log) and the soak goes on; passing runs leave nothing; a table
+#     ends it.  A TIMEOUT ends it early; a soak that only skipped exits 4.
+# ---------------------------------------------------------------------------
+check_soak() {
+	local out rc t0 t res n logs kept
+	if [[ -x $BUILD/selftests/collapse_pin && -x $BUILD/selftests/collapse_write ]]; then
+		# --inject dma-orphan fails collapse_pin only: collapse_write has no DMA role.
+		# --seed 1 starts the first round with collapse_pin (bash 5.2's RANDOM), so
+		# the rest of the soak comes after a failure even on a slow machine.
+		t0=$SECONDS
+		out=$(FTR_BUILD=$BUILD FTR_RESULTS=$TMP runner --soak 15 --fs tmpfs -t collapse_write:tmpfs,collapse_pin:tmpfs \
+			--duration 1 --seed 1 --test-args=--inject=dma-orphan 2>&1)
+		rc=$?
+		t=$((SECONDS - t0))
+		diag < <(grep -v '^# # ' <<<"$out")
+		res=$(sed -n 's/^# soak: 15s, .*; failures kept in \(.*\)$/\1/p' <<<"$out")
+		check "soak: exit 1 after a failure ($rc), in ${t}s" test "$rc" -eq 1
+		n=$(grep -c '^# soak: run [0-9]* ' <<<"$out")
+		awk '/^not ok [0-9]+ collapse_pin:tmpfs # exit=1$/ { f = 1; next } f && /^# soak: run [0-9]+ / { r = 1 } END { exit !r }' <<<"$out"
+		expect "soak: $n runs, one of them after collapse_pin:tmpfs failed"
+		grep -Eq '^# soak: [0-9]+ tests run, [0-9]+ failed, ([0-9]+ (s|min) left|time is up)$' <<<"$out"
+		expect "soak: a progress line after each test"
+		grep -Eq '^# soak: collapse_pin:tmpfs +[1-9][0-9]* +0 +0 +[1-9][0-9]*$' <<<"$out" &&
+			grep -Eq '^# soak: collapse_write:tmpfs +[1-9][0-9]* ' <<<"$out"
+		expect "soak: the table counts both test:labels, collapse_pin:tmpfs failing every run"
+		kept=$(sed -n 's/^# soak: failed: collapse_pin:tmpfs seed [0-9]* duration 1s (exit=1): \(.*\)\.{log,oplog,dmesg}$/\1/p' <<<"$out" | head -n1)
+		[[ -n $res && $kept == "$res"/* ]] && grep -q '^# # replay: collapse_pin .*--inject=dma-orphan .*--seed [0-9]*$' "$kept.log" &&
+			grep -q '^not ok [0-9]* collapse_pin:tmpfs # exit=1$' "$kept.log"
+		expect "soak: the failed run's output, with its replay line and verdict, is kept: ${kept:-?}.log"
+		[[ -s $kept.oplog ]] && head -n1 "$kept.oplog" | grep -q '^# file-thp-race operation log: collapse_pin, seed' && [[ -s $kept.dmesg ]]
+		expect "soak: ... and its operation log and kernel log"
+		logs=$(find "${res:-/nonexistent}" -name '*.log' 2>/dev/null | wc -l)
+		check "soak: files only for the $(grep -c '^# soak: failed: ' <<<"$out") failed runs ($logs logs)" \
+			test "$logs" -eq "$(grep -c '^# soak: failed: ' <<<"$out")" -a "$(find "${res:-/nonexistent}" -type f | wc -l)" -eq $((3 * logs))
+		check "soak: nothing left in the scratch dir" nothing_left
+		rm -rf "$TMP"/ftr-results.*
+	else
+		ok "soak: failures kept # SKIP no collapse_pin and collapse_write in $BUILD"
+	fi
+
+	t0=$SECONDS
+	out=$(FTR_BUILD=$FAKES FTR_RESULTS=$TMP FTR_TIMEOUT=3 runner --soak 60 --fs tmpfs -t fake_pass,fake_all \
+		--duration 0.1 --test-args "--inject hang" 2>&1)
+	rc=$?
+	t=$((SECONDS - t0))
+	diag <<<"$out"
+	[[ $rc -eq 1 && $(grep -c '^# soak: run ' <<<"$out") -eq 1 ]] && ((t < 40)) &&
+		grep -q '^# soak: ended early by a TIMEOUT: fake_[a-z]*:tmpfs timed out (seed [0-9]*); the kernel may be stuck' <<<"$out"
+	expect "soak: a TIMEOUT ends a soak of 60s after its one run, in ${t}s, saying the kernel may be stuck"
+	grep -q '^# soak: failed: fake_[a-z]*:tmpfs seed [0-9]* duration 0.1s (TIMEOUT after 3s): ' <<<"$out" &&
+		[[ $(tail -n1 <<<"$out") == "0 passed, 1 failed, 0 skipped" ]]
+	expect "soak: ... with its table and summary"
+	rm -rf "$TMP"/ftr-results.*
+
+	out=$(FTR_BUILD=$FAKES FTR_RESULTS=$TMP runner --soak 1 --fs tmpfs -t fake_skip --duration 0.1 2>&1); rc=$?
+	[[ $rc -eq 4 ]] && grep -Eq '^# soak: fake_skip:tmpfs +1 +0 +1 +0$' <<<"$out"
+	expect "soak: a soak whose every run skipped exits 4 ($rc)"
+	local -a left=("$TMP"/ftr-results.*)
+	check "soak: no results dir left when nothing failed" test "${#left[@]}" -eq 0
+}
+
 check_supervisor
 check_hang
 check_signal INT
@@ -548,6 +614,7 @@ check_sigkill
 check_bad_input
 check_list
 check_mix
+check_soak
 
 echo "$((N - NFAIL)) passed, $NFAIL failed"
 ((NFAIL == 0))
