@@ -123,9 +123,7 @@ int main(int argc, char **argv)
 	if (!dir)
 		repro_usage(usage, "DIR is required (an xfs or ext4 directory)");
 	fd = repro_file(dir, 0);
-	dfd = open(repro_path, O_RDWR | O_DIRECT | O_CLOEXEC);
-	if (dfd < 0)
-		repro_exit(REPRO_CANNOT, "O_DIRECT open on %s: %s", dir, strerror(errno));
+	dfd = repro_open_direct(dir);
 	if (posix_memalign((void **)&buf, PAGE, PAGE) || posix_memalign((void **)&disk, PAGE, PAGE))
 		repro_fail("posix_memalign");
 	pmd = repro_map(fd, PMD_SIZE, PROT_READ | PROT_WRITE);

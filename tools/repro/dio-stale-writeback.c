@@ -135,9 +135,7 @@ int main(int argc, char **argv)
 	if (!dir)
 		repro_usage(usage, "DIR is required (an xfs directory)");
 	fd = repro_file(dir, 0);
-	dfd = open(repro_path, O_RDWR | O_DIRECT | O_CLOEXEC);
-	if (dfd < 0)
-		repro_exit(REPRO_CANNOT, "O_DIRECT open on %s: %s", dir, strerror(errno));
+	dfd = repro_open_direct(dir);
 	if (posix_memalign((void **)&buf, PAGE, DIO_PAGES * PAGE))
 		repro_fail("posix_memalign");
 	repro_fill(fd, PMD_SIZE, 0x5a);

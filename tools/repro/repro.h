@@ -162,6 +162,16 @@ static inline int repro_file(const char *dir, int flags)
 	return fd;
 }
 
+/* The file again, with O_DIRECT: "cannot run" where DIR's filesystem refuses it. */
+static inline int repro_open_direct(const char *dir)
+{
+	int fd = open(repro_path, O_RDWR | O_DIRECT | O_CLOEXEC);
+
+	if (fd < 0)
+		repro_exit(REPRO_CANNOT, "O_DIRECT open on %s: %s", dir, strerror(errno));
+	return fd;
+}
+
 /* The file again, read-only: read-only collapse refuses files open for write. */
 static inline int repro_reopen_rdonly(int fd)
 {
