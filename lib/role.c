@@ -38,7 +38,8 @@ void ftr_op_count(struct ftr_role *r, int err)
 void ftr_role_log_entry(struct ftr_role *r, struct ftr_op_entry *e)
 {
 	e->epoch = r->epoch;
-	e->path = r->kind == FTR_R_WRITER ? r->mode : r->ops->path;
+	if (!e->path)
+		e->path = r->kind == FTR_R_WRITER ? r->mode : r->ops->path;
 	ftr_oplog_add(r->log, e);
 }
 

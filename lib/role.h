@@ -126,7 +126,7 @@ size_t ftr_role_res_str(const struct ftr_role *r, char *buf, size_t len);
 /* The summary line of a role (name, counts) into buf. */
 void ftr_role_describe(const struct ftr_role *r, char *buf, size_t len);
 
-/* Logs entry e (its epoch and path filled in) into the role's own log. */
+/* Logs entry e (its epoch filled in, and its path unless set) into the role's own log. */
 void ftr_role_log_entry(struct ftr_role *r, struct ftr_op_entry *e);
 /* Logs one operation into the role's own log. */
 void ftr_role_log(struct ftr_role *r, enum ftr_op op, uint64_t t0, uint64_t off, uint32_t len,

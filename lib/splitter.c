@@ -8,9 +8,9 @@
  * PTE carries a dirty bit for it) must leave every piece of a split dirty until it is
  * written back; one that forgets loses the write at the next writeback, and the check
  * at the epoch's end misses it when a later write rewrote the block.  So, one op in
- * two (always on a THP), on a page it owns: write it, split its PMD (debugfs, or a
- * punch of another page), and read the page with O_DIRECT, which writes the range back
- * first and then reads the disk.
+ * two (always on a THP), on a page it owns: pwrite() it, split its PMD (debugfs, or
+ * a punch of another page), and read the page with O_DIRECT, which writes the range
+ * back first and then reads the disk.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -120,6 +120,13 @@ bool ftr_splitter_owns(const struct ftr_arena *a)
 	return a->split == FTR_SPLIT_PUNCH || (a->split == FTR_SPLIT_DEBUGFS && dirty_splits(a));
 }
 
+/* The path of the splitter's versions: one per role, as the oracle wants of an owner
+ * (a racing read may see any version since the epoch began, all of the owner's path). */
+static unsigned write_path(const struct ftr_role *r)
+{
+	return r->mode == FTR_SPLIT_PUNCH ? FTR_P_PUNCH : FTR_P_PWRITE;
+}
+
 /*
  * Writes the page at block first, after punching it if punch (a split of the folio
  * around it, and a write for the seal too).  1 when done (*err: the punch's errno),
@@ -136,7 +143,7 @@ static int write_page(struct ftr_role *r, uint32_t first, bool punch, int *err)
 
 	if (!ftr_extent_begin(a, off, a->psz, also))
 		return 0;
-	ftr_oracle_begin_stamp(&a->oracle, p->buf, first, n, punch ? FTR_P_PUNCH : FTR_P_PWRITE);
+	ftr_oracle_begin_stamp(&a->oracle, p->buf, first, n, write_path(r));
 	*err = punch && fallocate(p->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, a->psz) ? errno : 0;
 	/* The oracle wants the page written whether or not the punch worked. */
 	c = ftr_pwrite_full(p->fd, p->buf, a->psz, off);
@@ -182,8 +189,9 @@ static int dirty_split(struct ftr_role *r, uint32_t first, uint32_t second, cons
 	/* Whether it wrote into a THP: the folio under the page now (kpageflags). */
 	thp = ftr_fault_in(page, a->psz, a->psz) == a->psz &&
 	      ftr_folio_max_order(page, a->psz) >= __builtin_ctzl(a->pmd / a->psz);
-	ftr_role_log(r, FTR_OP_WRITE, t0, off, a->psz,
-		     ftr_ver_gen(__atomic_load_n(&a->oracle.done[first], __ATOMIC_ACQUIRE)), 0);
+	ftr_role_log_entry(r, &(struct ftr_op_entry){ .t0 = t0, .t1 = ftr_now_ns(), .off = off, .len = a->psz,
+			   .gen = ftr_ver_gen(__atomic_load_n(&a->oracle.done[first], __ATOMIC_ACQUIRE)),
+			   .op = FTR_OP_WRITE, .path = write_path(r) });
 	t0 = ftr_now_ns();
 	if (r->mode == FTR_SPLIT_DEBUGFS) {
 		if (srop)
@@ -320,8 +328,6 @@ static void splitter_describe(const struct ftr_role *r, char *buf, size_t len)
 		snprintf(buf + o, len - o, ", last error %s", strerror(r->st->last_err));
 }
 
-/* Its own writes (dirty splits) are pwrite()s. */
 const struct ftr_role_ops ftr_splitter_ops = {
-	.name = "splitter", .path = FTR_P_PWRITE, .op = splitter_op, .describe = splitter_describe,
-	.replay_fits = splitter_fits,
+	.name = "splitter", .op = splitter_op, .describe = splitter_describe, .replay_fits = splitter_fits,
 };
