@@ -576,9 +576,11 @@ check_soak() {
 		expect "soak: the failed run's output, with its replay line and verdict, is kept: ${kept:-?}.log"
 		[[ -s $kept.oplog ]] && head -n1 "$kept.oplog" | grep -q '^# file-thp-race operation log: collapse_pin, seed' && [[ -s $kept.dmesg ]]
 		expect "soak: ... and its operation log and kernel log"
+		# Files for each failed run it says it kept (the first 3 of a test:fs), none else.
 		logs=$(find "${res:-/nonexistent}" -name '*.log' 2>/dev/null | wc -l)
-		check "soak: files only for the $(grep -c '^# soak: failed: ' <<<"$out") failed runs ($logs logs)" \
-			test "$logs" -eq "$(grep -c '^# soak: failed: ' <<<"$out")" -a "$(find "${res:-/nonexistent}" -type f | wc -l)" -eq $((3 * logs))
+		n=$(grep -c '^# soak: failed: .*\.{log,oplog,dmesg}$' <<<"$out")
+		check "soak: files only for the $n failed runs it kept ($logs logs)" \
+			test "$logs" -eq "$n" -a "$(find "${res:-/nonexistent}" -type f | wc -l)" -eq $((3 * logs))
 		check "soak: nothing left in the scratch dir" nothing_left
 		rm -rf "$TMP"/ftr-results.*
 	else
