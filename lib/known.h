@@ -18,9 +18,10 @@
  *   ro-thp-openw-truncate  READ_ONLY_THP_FOR_FS (collapse works through read-only
  *       mappings only, probed): a writable open truncates the page cache of a file with
  *       nr_thps raised in do_dentry_open(), dirty data included.  Evidence per block:
- *       LOST, last written by another process's writable open, and after that write a
- *       writable open by the test overlapped a collapse_file() of the file, or followed
- *       one that built a THP in the same epoch (trace).
+ *       LOST, last written by another process's writable open, and still dirty (no
+ *       logged writeback of it since) at a later writable open that overlapped a
+ *       collapse_file() of the file, or followed one that built a THP after the write
+ *       began and that no split or earlier open took away (trace, logs).
  *   dio-stale-pagecache  an O_DIRECT write could not invalidate the page cache over its
  *       range and the cache kept older data.  Evidence per block: LOST, last written
  *       by O_DIRECT, the kernel logged the invalidation failure naming this file, and
