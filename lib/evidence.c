@@ -109,7 +109,7 @@ bool ftr_ev_op_between(const struct ftr_roles *rs, uint32_t epoch, uint64_t off,
 		return true;	/* unknown: no evidence */
 	n = ftr_ev_epoch_ops(rs, epoch, off, len, op, hits, max);
 	for (int i = 0; i < n && !found; i++)
-		found = !hits[i].e.res && hits[i].e.t0 > from && hits[i].e.t0 < to;
+		found = !hits[i].e.res && hits[i].e.t0 > from && hits[i].e.t1 < to;
 	free(hits);
 	return found;
 }

@@ -38,7 +38,7 @@ bool ftr_ev_cache_only(const struct ftr_ledger *l, uint32_t b, uint32_t epoch);
 /* When an openw write's open() returned (its whole operation, in a log without it). */
 uint64_t ftr_ev_open_end(const struct ftr_op_entry *o);
 /* Whether a logged operation of kind op, that worked, on [off, off+len) in epoch,
- * began in (from, to). */
+ * ran within (from, to): began after from and ended before to. */
 bool ftr_ev_op_between(const struct ftr_roles *rs, uint32_t epoch, uint64_t off, uint64_t len, enum ftr_op op,
 		       uint64_t from, uint64_t to);
 /* The openw writers' writes of epoch, one at a time: start with *role and *k at 0;

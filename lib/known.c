@@ -276,9 +276,9 @@ static int dio_collapse(const struct ftr_arena *a, const struct ftr_roles *rs, c
 /*
  * Whether block b, last written at t=last in epoch, was lost to a writable open that
  * truncated the page cache while nr_thps was raised (do_dentry_open()).  By the logs:
- * an openw writer's open() began after that write, with no writeback of the block's
- * PMD in between (the collapser's writeback points: the block was clean then, its
- * data on the disk), and nr_thps was raised at that open:
+ * an openw writer's open() returned after that write ended, with no writeback of the
+ * block's PMD done in between (the collapser's writeback points: the block was clean
+ * then, its data on the disk), and nr_thps was raised at that open:
  * - during a collapse_file() call: it raises nr_thps, then writes the mapping back
  *   only if no one holds the file open for write, and that open may be the one that
  *   truncates, so a block written before the call began is lost as well ("mm/
@@ -297,7 +297,9 @@ static bool openw_explains(const struct ftr_arena *a, const struct ftr_roles *rs
 	int role = 0;
 
 	while ((o = ftr_ev_next_openw(rs, epoch, &role, &k))) {
-		if (o->t0 <= last || ftr_ev_op_between(rs, epoch, pmd_off, a->pmd, FTR_OP_SYNC, last, o->t0))
+		/* Its open() truncates last: it must return after the write (it may have
+		 * begun before, and been slow), with no writeback of the block done first. */
+		if (ftr_ev_open_end(o) <= last || ftr_ev_op_between(rs, epoch, pmd_off, a->pmd, FTR_OP_SYNC, last, o->t0))
 			continue;
 		/* The windows are in call order. */
 		for (size_t w = 0; w < l->ncwin && l->cwin[w].t0 <= ftr_ev_open_end(o); w++) {

@@ -163,6 +163,20 @@ static void test_ro_thp_truncate(void)
 	e.l.ncwin = 0;
 	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_NONE);
 
+	/* Another writer's open() that began before the block's write ended but returned
+	 * after it (truncating a large page cache is slow): it may have truncated it. */
+	openw_run();
+	add_role(FTR_R_WRITER, FTR_P_OPENW, "openw-writer2");
+	log_op(2, FTR_OP_WRITE, 150, 400, 40, 1, 0);
+	e.rs.roles[2].log->e[0].open_ns = 100;
+	e.rs.roles[0].log->e[1].epoch = 2;	/* writer0's own later open is not there */
+	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_RO_THP_TRUNCATE);
+	openw_run();	/* ... one whose open() had returned before the write ended could not */
+	add_role(FTR_R_WRITER, FTR_P_OPENW, "openw-writer2");
+	log_op(2, FTR_OP_WRITE, 150, 400, 40, 1, 0);
+	e.rs.roles[2].log->e[0].open_ns = 20;
+	e.rs.roles[0].log->e[1].epoch = 2;
+	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_NONE);
 	/* A call that began after the open's open() returned raised nr_thps too late. */
 	openw_run();
 	win[0] = (struct ftr_window){ 350, 500, 1, false, 0 };
