@@ -273,11 +273,19 @@ static int dio_collapse(const struct ftr_arena *a, const struct ftr_roles *rs, c
 	return ret;
 }
 
+/* When a block's last write in an epoch put its data in the page cache (its pwrite()
+ * began: after the open() of an openw write) and when that operation ended. */
+struct last_write {
+	uint64_t start, end;
+	const struct ftr_op_entry *op;
+};
+
 /*
- * Whether block b, last written at t=last in epoch, was lost to a writable open that
+ * Whether block b, last written in epoch at w, was lost to a writable open that
  * truncated the page cache while nr_thps was raised (do_dentry_open()).  By the logs:
- * an openw writer's open() returned after that write ended, with no writeback of the
- * block's PMD done in between (the collapser's writeback points: the block was clean
+ * an openw writer's open() returned after that write's pwrite() began (it may have
+ * begun before it, and been slow), with no writeback of the block's PMD done between
+ * the write and the open (the collapser's writeback points: the block was clean
  * then, its data on the disk), and nr_thps was raised at that open:
  * - during a collapse_file() call: it raises nr_thps, then writes the mapping back
  *   only if no one holds the file open for write, and that open may be the one that
@@ -290,23 +298,23 @@ static int dio_collapse(const struct ftr_arena *a, const struct ftr_roles *rs, c
  *   before it, and losing that is a worse bug than this one.
  */
 static bool openw_explains(const struct ftr_arena *a, const struct ftr_roles *rs, const struct ftr_ledger *l,
-			   uint32_t b, uint32_t epoch, uint64_t last, struct ftr_op_entry *o_out, struct ftr_window *w_out)
+			   uint32_t b, uint32_t epoch, struct last_write wr, struct ftr_op_entry *o_out,
+			   struct ftr_window *w_out)
 {
 	uint64_t pmd_off = (uint64_t)b * FTR_BLOCK / a->pmd * a->pmd, k = 0;
 	const struct ftr_op_entry *o;
 	int role = 0;
 
 	while ((o = ftr_ev_next_openw(rs, epoch, &role, &k))) {
-		/* Its open() truncates last: it must return after the write (it may have
-		 * begun before, and been slow), with no writeback of the block done first. */
-		if (ftr_ev_open_end(o) <= last || ftr_ev_op_between(rs, epoch, pmd_off, a->pmd, FTR_OP_SYNC, last, o->t0))
+		if (o == wr.op || ftr_ev_open_end(o) <= wr.start ||
+		    ftr_ev_op_between(rs, epoch, pmd_off, a->pmd, FTR_OP_SYNC, wr.end, o->t0))
 			continue;
 		/* The windows are in call order. */
 		for (size_t w = 0; w < l->ncwin && l->cwin[w].t0 <= ftr_ev_open_end(o); w++) {
 			const struct ftr_window *c = &l->cwin[w];
 			uint64_t cpmd = (uint64_t)c->pmd * a->pmd;
 			bool during = c->t1 >= o->t0;
-			bool before = c->t0 < last && c->built && c->t1 < o->t0 &&
+			bool before = c->t0 < wr.end && c->built && c->t1 < o->t0 &&
 				      !ftr_ev_op_between(rs, epoch, cpmd, a->pmd, FTR_OP_SPLIT, c->t1, o->t0) &&
 				      !ftr_ev_op_between(rs, epoch, cpmd, a->pmd, FTR_OP_PAGEOUT, c->t1, o->t0) &&
 				      !ftr_ev_open_between(rs, epoch, o, c->t1, o->t0);
@@ -323,7 +331,7 @@ static bool openw_explains(const struct ftr_arena *a, const struct ftr_roles *rs
 
 /* When each block was last written in epoch, from every role's log (0: not in the
  * logs); false, after saying so, when a log does not reach back to its start. */
-static bool last_writes(const struct ftr_roles *rs, uint32_t epoch, uint64_t *last, uint32_t nblocks)
+static bool last_writes(const struct ftr_roles *rs, uint32_t epoch, struct last_write *last, uint32_t nblocks)
 {
 	memset(last, 0, nblocks * sizeof(*last));
 	for (int i = 0; i < rs->nroles; i++) {
@@ -339,8 +347,8 @@ static bool last_writes(const struct ftr_roles *rs, uint32_t epoch, uint64_t *la
 			if (x->epoch != epoch || (x->op != FTR_OP_WRITE && x->op != FTR_OP_PUNCH))
 				continue;
 			for (uint64_t b = x->off / FTR_BLOCK; b < (x->off + x->len) / FTR_BLOCK && b < nblocks; b++)
-				if (x->t1 > last[b])
-					last[b] = x->t1;
+				if (x->t1 > last[b].end)
+					last[b] = (struct last_write){ x->t0 + x->open_ns, x->t1, x };
 		}
 	}
 	return true;
@@ -360,7 +368,7 @@ static int ro_thp_truncate(const struct ftr_arena *a, const struct ftr_roles *rs
 	struct ftr_op_entry o = { 0 };
 	struct ftr_window w = { 0 };
 	uint32_t epoch = 0;
-	uint64_t *last;
+	struct last_write *last;
 	int ret = 1;
 
 	*id = FTR_KI_RO_THP_TRUNCATE;
@@ -376,13 +384,13 @@ static int ro_thp_truncate(const struct ftr_arena *a, const struct ftr_roles *rs
 
 		if (l->bads[i].epoch != epoch && !last_writes(rs, epoch = l->bads[i].epoch, last, a->nblocks))
 			ret = -1;
-		else if (!last[b])
+		else if (!last[b].end)
 			ret = missing(FTR_KI_RO_THP_TRUNCATE, "no write of block %u in epoch %u is logged", b, epoch);
 		else if (!openw_explains(a, rs, l, b, epoch, last[b], &o, &w))
 			ret = missing(FTR_KI_RO_THP_TRUNCATE, "block %u, last written at t=%.6fs in epoch %u, was "
 				      "still dirty at no writable open that met nr_thps raised: none ran with a "
 				      "collapse_file() call, nor followed one that built a THP after the write began "
-				      "(%zu calls ran collapse_file())", b, last[b] / 1e9, epoch, l->ncwin);
+				      "(%zu calls ran collapse_file())", b, last[b].end / 1e9, epoch, l->ncwin);
 	}
 	free(last);
 	if (ret > 0)

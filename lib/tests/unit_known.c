@@ -171,10 +171,10 @@ static void test_ro_thp_truncate(void)
 	e.rs.roles[2].log->e[0].open_ns = 100;
 	e.rs.roles[0].log->e[1].epoch = 2;	/* writer0's own later open is not there */
 	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_RO_THP_TRUNCATE);
-	openw_run();	/* ... one whose open() had returned before the write ended could not */
+	openw_run();	/* ... one whose open() had returned before the write's pwrite() began could not */
 	add_role(FTR_R_WRITER, FTR_P_OPENW, "openw-writer2");
-	log_op(2, FTR_OP_WRITE, 150, 400, 40, 1, 0);
-	e.rs.roles[2].log->e[0].open_ns = 20;
+	log_op(2, FTR_OP_WRITE, 90, 400, 40, 1, 0);
+	e.rs.roles[2].log->e[0].open_ns = 10;
 	e.rs.roles[0].log->e[1].epoch = 2;
 	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_NONE);
 	/* A call that began after the open's open() returned raised nr_thps too late. */
@@ -220,12 +220,12 @@ static void test_ro_thp_truncate(void)
 	log_op(2, FTR_OP_SPLIT, 294, 296, 4096, 4096, 0);
 	log_op(2, FTR_OP_SPLIT, 297, 298, 0, 4096, EINVAL);
 	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_RO_THP_TRUNCATE);
-	/* ... another writable open, before the block's write, truncated the THP first
-	 * (by the end of its open(), not of its write and close). */
+	/* ... another writable open, whose open() returned before the block's pwrite()
+	 * began, truncated the THP first (by the end of its open(), not of its close). */
 	openw_run();
-	win[0] = (struct ftr_window){ 150, 190, 1, true, 0 };
+	win[0] = (struct ftr_window){ 50, 90, 1, true, 0 };
 	add_role(FTR_R_WRITER, FTR_P_OPENW, "openw-writer2");
-	log_op(2, FTR_OP_WRITE, 192, 199, 40, 1, 0);
+	log_op(2, FTR_OP_WRITE, 92, 199, 40, 1, 0);
 	e.rs.roles[2].log->e[0].open_ns = 1;
 	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_NONE);
 	openw_run();	/* ... whose open() returned before the THP was built */
