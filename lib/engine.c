@@ -227,7 +227,6 @@ static void stop_roles(struct ftr_engine *e)
 	}
 }
 
-/* Waits for every role to finish its operation; a role that does not is a hang. */
 static int u64_cmp(const void *x, const void *y)
 {
 	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
