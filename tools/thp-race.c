@@ -259,14 +259,6 @@ static bool mix_less(const char *mix, int k, char *out, size_t len)
 	return found;
 }
 
-static bool in_list0(const char *const *list, const char *s)
-{
-	for (; *list; list++)
-		if (!strcmp(*list, s))
-			return true;
-	return false;
-}
-
 /*
  * --find N: the run the rest of the command line describes, up to N times with a new
  * seed each, until one fails (exit 1) with its record in record.  Then drops the
@@ -310,9 +302,9 @@ static bool find_failure(const char *record, long n, char **extra, int *nextra)
 		char name[32];
 
 		snprintf(name, sizeof(name), "%.*s", (int)strcspn(extra[j], "="), extra[j]);
-		if (!in_list0(fixed, name))
+		if (!in_list(fixed, name))
 			extra[k++] = extra[j];
-		else if (!in_list0(fixed_flags, name) && !strchr(extra[j], '='))
+		else if (!in_list(fixed_flags, name) && !strchr(extra[j], '='))
 			j++;	/* and its value */
 	}
 	*nextra = k;
