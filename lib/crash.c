@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "crash.h"
+#include "ktap.h"
 
 __thread sigjmp_buf *ftr_crash_bus_jmp;
 __thread void *ftr_crash_bus_addr;
@@ -24,6 +28,8 @@ void ftr_crash_replay(const char *line)
 void ftr_crash_who(const char *name)
 {
 	who = name;
+	/* The kernel's name for the thread too, which a hang's stack dump shows. */
+	prctl(PR_SET_NAME, name);
 }
 
 /* The handler may use neither stdio nor malloc: a line is built by hand. */
@@ -108,4 +114,34 @@ void ftr_crash_install(void (*cleanup)(void))
 	sigemptyset(&sa.sa_mask);
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		sigaction(sigs[i], &sa, NULL);
+}
+
+/*
+ * The stuck threads are still in the kernel, where only their stacks say what they
+ * wait on: the runner's supervisor asks the same classifier at its deadline, but a
+ * test that ends itself on a hang never reaches that deadline.  Outside the runner
+ * (no $FTR_HANG_SUMMARY) the stacks are in /proc/PID/task/TID/stack.
+ */
+void ftr_crash_hang(void)
+{
+	const char *prog = getenv("FTR_HANG_SUMMARY");
+	char cmd[1024], buf[512];
+	FILE *f;
+
+	if (!prog || !*prog || strchr(prog, '\'')) {
+		ftr_diag("hang: the stacks of pid %d are in /proc/%d/task/*/stack", getpid(), getpid());
+		return;
+	}
+	fflush(stdout);
+	snprintf(cmd, sizeof(cmd), "'%s' --session %d --sysrq 2>&1", prog, (int)getsid(0));
+	f = popen(cmd, "r");
+	if (!f) {
+		ftr_diag("hang: cannot run %s", prog);
+		return;
+	}
+	while (fgets(buf, sizeof(buf), f)) {
+		buf[strcspn(buf, "\n")] = '\0';
+		ftr_diag("%s", buf);
+	}
+	pclose(f);
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * crash: a test that dies of a signal still says where.
+ * crash: a test that dies of a signal, or hangs, still says where.
  *
  * SIGSEGV, SIGBUS, SIGFPE, SIGILL and SIGABRT print one diagnostic line before the
  * process dies of the same signal: the signal, the faulting address, the thread and
@@ -17,8 +17,12 @@
 void ftr_crash_install(void (*cleanup)(void));
 /* The command line that replays this run, said with the crash (copied). */
 void ftr_crash_replay(const char *line);
-/* Names what the calling thread runs (a role's name, a static string), for the report. */
+/* Names what the calling thread runs (a role's name, a static string), for the report
+ * and as the thread's comm. */
 void ftr_crash_who(const char *name);
+/* A test that judged itself hung says what its tasks wait on in the kernel: the
+ * runner's classifier ($FTR_HANG_SUMMARY --session SID --sysrq), as diagnostic lines. */
+void ftr_crash_hang(void);
 
 /* For mapping.c: while *ftr_crash_bus_jmp is set, a SIGBUS of this thread jumps there
  * with its address in ftr_crash_bus_addr instead of crashing. */

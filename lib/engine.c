@@ -495,6 +495,7 @@ void ftr_engine_run(const struct ftr_scenario *sc, struct ftr_env *env)
 		}
 		raced += ftr_now_ns() - t_run;
 		if (!quiesce(e)) {
+			ftr_crash_hang();
 			ftr_ktap_result(FTR_FAIL, "data", "HANG: roles stuck (see above)");
 			ftr_report_replay(&e->a, &e->rs);
 			fflush(stdout);

@@ -18,12 +18,14 @@ locate_binaries() {
 }
 
 # The supervisor and the hang classifier: beside the tests in a build or install tree;
-# a directory of fakes (FTR_BUILD) borrows them from the source tree's build.
+# a directory of fakes (FTR_BUILD) borrows them from the source tree's build.  A test
+# that judges itself hung runs the classifier too (FTR_HANG_SUMMARY, lib/crash.h).
 locate_tools() {
 	local d
 	for d in "$BUILD_DIR/tools" "$SCRIPT_DIR/tools" "$SCRIPT_DIR/build/tools"; do
 		[[ -f $d/ftr-supervise && -x $d/ftr-supervise ]] || continue
 		SUPERVISE=$d/ftr-supervise HANG_SUMMARY=$d/hang-summary
+		export FTR_HANG_SUMMARY=$HANG_SUMMARY
 		return 0
 	done
 	warn "no tools/ftr-supervise in $BUILD_DIR, $SCRIPT_DIR or its build/ (run make)"

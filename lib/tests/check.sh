@@ -129,8 +129,10 @@ run_expect "--inject eagain: a collapse that answers EAGAIN forever fails collap
 	"$ST/collapse_basic" --inject eagain
 run_expect "--inject stuck: the engine's watchdog names a role stuck in an operation after 50 times its p99, not the ceiling" 1 \
 	'^#   write-writer0 stuck in an operation for over 1[0-9]\.[0-9] s \(its p99 latency: [0-9.]+ ms, limit 10\.0 s\)' \
-	"$ST/collapse_write" --duration 2 --inject stuck
+	env FTR_HANG_SUMMARY="$BUILD/tools/hang-summary" "$ST/collapse_write" --duration 2 --inject stuck
 expect_more "... as a HANG" '^# HANG: 1 of [0-9]+ roles did not finish their operation within 1[0-9]\.[0-9] s:$'
+expect_more "... with what each of its threads waits on in the kernel, named by role" \
+	'^# hang:   write-writer0\[[0-9]+\] S waits pause\(\): '
 run_expect "--inject crash: a role that dies of a signal says where, with the replay line" 135 \
 	'^# CRASH: SIGBUS at address 0x[0-9a-f]+ in pid [0-9]+ thread [0-9]+ \(write-writer0\)' \
 	"$ST/collapse_write" --duration 2 --seed 3 --inject crash
