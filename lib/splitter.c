@@ -179,16 +179,17 @@ static int dirty_split(struct ftr_role *r, uint32_t first, uint32_t second, cons
 	struct ftr_arena *a = r->arena;
 	uint32_t n = a->psz / FTR_BLOCK, pmd = (uint64_t)first * FTR_BLOCK / a->pmd, arg = 0, gen = 0;
 	uint64_t off = (uint64_t)first * FTR_BLOCK, t0 = ftr_now_ns();
-	char *disk = p->buf + a->psz, *page = a->map + off;
+	char *disk = p->buf + a->psz, *whole = a->map + (uint64_t)pmd * a->pmd;
 	int ret = 0, c = write_page(r, first, false, &ret), dfd;
 	struct ftr_bad bad;
 	bool thp;
 
 	if (c <= 0)
 		return c ? c : (ftr_pause_us(r, 1000), 0);
-	/* Whether it wrote into a THP: the folio under the page now (kpageflags). */
-	thp = ftr_fault_in(page, a->psz, a->psz) == a->psz &&
-	      ftr_folio_max_order(page, a->psz) >= __builtin_ctzl(a->pmd / a->psz);
+	/* Whether it wrote into a THP: the PMD is one folio now (kpageflags).  Its size
+	 * shows only in a scan from its head: one page alone looks like order 0. */
+	thp = ftr_fault_in(whole, a->pmd, a->psz) == a->pmd &&
+	      ftr_folio_max_order(whole, a->pmd) >= __builtin_ctzl(a->pmd / a->psz);
 	ftr_role_log_entry(r, &(struct ftr_op_entry){ .t0 = t0, .t1 = ftr_now_ns(), .off = off, .len = a->psz,
 			   .gen = ftr_ver_gen(__atomic_load_n(&a->oracle.done[first], __ATOMIC_ACQUIRE)),
 			   .op = FTR_OP_WRITE, .path = write_path(r) });
