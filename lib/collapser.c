@@ -60,6 +60,7 @@ static int collapser_op(struct ftr_role *r)
 	struct ftr_pmd_state *s;
 	bool fz = a->sc->fzsync;
 	const struct ftr_replay_op *rop = NULL;
+	bool checked = false;
 	uint32_t pmd;
 	int ret;
 
@@ -143,13 +144,17 @@ collapse:
 		r->st->overlaps++;
 	if (!ret && ftr_seqc_same(&s->split, s0)) {
 		/* Before the splitter may see it collapsed and split it under the check. */
-		if (ftr_contract_after_call(a, pmd, s0, st0))
+		if ((checked = ftr_contract_after_call(a, pmd, s0, st0)))
 			r->st->thp_checked++;
 		__atomic_store_n(&s->ok_store, st0, __ATOMIC_RELEASE);
 		__atomic_store_n(&s->ok_split, s0 + 1, __ATOMIC_RELEASE);
 	}
+	/* A split overlapped the call or its check: still a THP now, the call made or
+	 * found one (its trace may say only pte_mapped_hugepage); gone, nothing is proven. */
+	if (!ret && !checked)
+		checked = ftr_contract_is_thp(a, pmd);
 	ftr_op_count(r, ret);
-	ftr_role_log(r, FTR_OP_COLLAPSE, t0, (uint64_t)pmd * a->pmd, a->pmd, 0, ret);
+	ftr_role_log(r, FTR_OP_COLLAPSE, t0, (uint64_t)pmd * a->pmd, a->pmd, checked ? FTR_GEN_CHECKED : 0, ret);
 	p->last_end = ftr_now_ns();
 	if (rop)
 		ftr_replay_advance(a->replay, r->id, 1);

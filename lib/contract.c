@@ -106,6 +106,29 @@ bool ftr_contract_after_call(struct ftr_arena *a, uint32_t pmd, uint64_t split0,
 	return true;
 }
 
+/* A pageout or a truncation racing the look unmaps pages between the fault and the
+ * scan: such a look (a page not present) is taken again. */
+bool ftr_contract_is_thp(struct ftr_arena *a, uint32_t pmd)
+{
+	char *addr = a->map + (size_t)pmd * a->pmd;
+	struct ftr_folio_run runs[8];
+
+	for (int tries = 0; tries < 16; tries++) {
+		int n;
+
+		if (ftr_fault_in(addr, a->pmd, a->psz) < a->pmd)
+			return false;
+		n = ftr_folio_scan(addr, a->pmd, runs, 8);
+		if (n == 1 && runs[0].order == pmd_order(a))
+			return true;
+		while (--n >= 0 && runs[n].order != -1)
+			;
+		if (n < 0)
+			return false;
+	}
+	return false;
+}
+
 void ftr_contract_seal(struct ftr_arena *a, uint32_t pmd, uint64_t t0, uint64_t t1, bool other)
 {
 	struct ftr_pmd_state *s = &a->pmds[pmd];

@@ -31,7 +31,8 @@ struct ftr_op_entry {
 	uint64_t t0, t1;	/* ns since the run started: issue and completion */
 	uint64_t off;
 	uint32_t len;
-	uint32_t gen;		/* first block's generation for writes */
+	uint32_t gen;		/* first block's generation for writes; for a collapse,
+				 * FTR_GEN_CHECKED: its PMD was one THP right after */
 	int32_t res;		/* 0 or errno */
 	uint16_t epoch;
 	uint8_t op;
@@ -41,6 +42,8 @@ struct ftr_op_entry {
 	uint32_t arg;
 	uint32_t open_ns;	/* an openw write: how long its open() took, from t0 */
 };
+#define FTR_GEN_CHECKED 1
+
 _Static_assert(sizeof(struct ftr_op_entry) % 8 == 0, "ftr_op_entry stays 8-byte aligned");
 
 struct ftr_oplog {

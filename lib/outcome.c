@@ -83,6 +83,7 @@ void ftr_outcome_attribute(FILE *f, int tid, struct ftr_call *calls, size_t n,
 		st->attributed++;
 		if (ev.ev == 'c') {
 			c->collapsed |= ftr_trace_collapsed(ev.result);
+			c->succeeded |= !strcmp(ev.result, "succeeded");
 			c->attempts += c->attempts < UINT8_MAX;
 			c->dirty += c->dirty < UINT8_MAX && !strcmp(ev.result, FTR_DIRTY_RESULT);
 		}
@@ -130,7 +131,7 @@ void ftr_outcome_add(struct ftr_outcome_tab *t, const struct ftr_call *calls, si
 
 		t->retried += calls[i].attempts > 1;
 		t->dirty += calls[i].dirty > 0;
-		t->collapsed += calls[i].collapsed && !calls[i].err;
+		t->collapsed += calls[i].collapsed && !calls[i].err && (calls[i].succeeded || calls[i].checked);
 		for (r = 0; r < t->nrows; r++)
 			if (t->row[r].err == calls[i].err && !strcmp(t->row[r].outcome, oc))
 				break;

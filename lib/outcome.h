@@ -40,6 +40,8 @@ struct ftr_call {
 	uint8_t attempts;	/* collapse_file events; two: it wrote back and retried */
 	uint8_t dirty;		/* of them, page_dirty_or_writeback */
 	uint8_t collapsed;	/* of them, one that built the THP (ftr_trace_collapsed()) */
+	uint8_t succeeded;	/* ... and said "succeeded", not "pte_mapped_hugepage" */
+	uint8_t checked;	/* the caller found its PMD one PMD-order folio right after it */
 	char outcome[40];	/* the last event's result; "" when none was attributed */
 };
 
@@ -61,7 +63,10 @@ struct ftr_outcome_tab {
 	unsigned nrows;
 	struct ftr_outcome_row { unsigned long n; int err; char outcome[40]; } row[32];
 	unsigned long calls, dirty, retried;
-	unsigned long collapsed;	/* calls that returned 0 after a collapse_file success */
+	/* Calls that returned 0 after a collapse_file success: "succeeded", or
+	 * "pte_mapped_hugepage" (the THP is built, the PMD not yet mapped) where the
+	 * caller then checked the PMD as one folio. */
+	unsigned long collapsed;
 	unsigned long unlogged;		/* calls the log no longer held: not judged */
 	struct ftr_outcome_stats st;
 };

@@ -28,7 +28,8 @@ static uint64_t collapses(const struct ftr_arena *a, const struct ftr_ledger *l,
 	}
 	*attempts = who->st->ops;
 	if (ftr_trace_mono()) {
-		*how = "calls with a collapse_file success of their own in the trace";
+		*how = "calls with a collapse_file success of their own in the trace (a pte_mapped_hugepage "
+		       "one only where its PMD was one THP right after)";
 		return l->errnos.collapsed;
 	}
 	*how = "calls that returned 0 and left a THP (no trace to attribute)";

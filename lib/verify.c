@@ -331,7 +331,8 @@ static void drain_trace(struct ftr_arena *a, const struct ftr_roles *rs, struct 
 
 		if (o->op == FTR_OP_COLLAPSE)
 			calls[n++] = (struct ftr_call){ .t0 = base + o->t0, .t1 = base + o->t1,
-							.index = o->off / a->psz, .err = o->res };
+							.index = o->off / a->psz, .err = o->res,
+							.checked = o->gen == FTR_GEN_CHECKED };
 	}
 	if (len && (f = fmemopen(buf, len, "r"))) {
 		ftr_outcome_attribute(f, sink.tid, calls, n, &st);

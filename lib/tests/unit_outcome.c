@@ -130,6 +130,18 @@ static void test_attribute(void)
 	CHECK_INT(t.dirty, ==, 2);
 	CHECK_INT(t.retried, ==, 1);
 	CHECK_INT(t.st.ambiguous, ==, 2);
+	/* c[3]'s collapse_file said pte_mapped_hugepage: a collapse only where the THP
+	 * was checked right after (a kernel may say so without building one). */
+	CHECK_INT(c[3].collapsed, ==, 1);
+	CHECK_INT(t.collapsed, ==, 0);
+	c[3].checked = 1;
+	ftr_outcome_add(&t, c + 3, 1, &st);
+	CHECK_INT(t.collapsed, ==, 1);
+	c[3].checked = 0;
+	c[3].succeeded = 1;
+	ftr_outcome_add(&t, c + 3, 1, &st);
+	CHECK_INT(t.collapsed, ==, 2);
+	c[3].succeeded = 0;
 
 	/* What the kernel answered agrees with what it did. */
 	for (size_t i = 0; i < n; i++)
