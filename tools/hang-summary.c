@@ -15,10 +15,11 @@
  * "OUTER<-INNER waits KIND": INNER is the frame that waited, OUTER two callers up.
  * Two or more tasks asleep in D state on locks make it a "deadlock?".
  *
- * --sysrq also writes 'w' to /proc/sysrq-trigger, so that the kernel log holds every
- * blocked task of the machine, the ones outside the session too; only where
- * /proc/sys/kernel/sysrq enables dumps (1 or bit 8): the kernel would obey root
- * anyway, but that sysctl is how the admin says whether such dumps are wanted.
+ * --sysrq also writes 'w' and 'l' to /proc/sysrq-trigger, so that the kernel log holds
+ * every blocked task of the machine, the ones outside the session too, and what each
+ * CPU runs; only where /proc/sys/kernel/sysrq enables dumps (1 or bit 8): the kernel
+ * would obey root anyway, but that sysctl is how the admin says whether such dumps are
+ * wanted.
  *
  * Output: lines starting "hang:", on stdout.  Exit 0, 1 when no task was found, 2 on
  * bad usage.
@@ -420,13 +421,18 @@ static const char *sysrq_w(void)
 	mask = strtol(v, NULL, 0);
 	if (mask != 1 && !(mask & 8))
 		return "skipped (kernel.sysrq disables dumps)";
-	f = fopen("/proc/sysrq-trigger", "we");
-	if (!f || fputc('w', f) == EOF || fclose(f)) {
-		if (f)
-			fclose(f);
-		return "could not write /proc/sysrq-trigger";
+	/* 'w' the blocked tasks; 'l' what the CPUs run, for a hang that nobody sleeps in
+	 * (a livelock, or a lock holder spinning).  One write each: the trigger reads
+	 * only the first character it is given. */
+	for (const char *c = "wl"; *c; c++) {
+		f = fopen("/proc/sysrq-trigger", "we");
+		if (!f || fputc(*c, f) == EOF || fclose(f)) {
+			if (f)
+				fclose(f);
+			return "could not write /proc/sysrq-trigger";
+		}
 	}
-	return "blocked tasks of the whole machine dumped to the kernel log";
+	return "blocked tasks and the CPUs' backtraces of the whole machine dumped to the kernel log";
 }
 
 static void __attribute__((noreturn)) usage(const char *why)
