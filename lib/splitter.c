@@ -30,22 +30,29 @@
 #include "thp.h"
 
 /*
- * A PMD that is collapsed now, if any: that keeps collapses coming.  Otherwise, one
- * time in four, any PMD (a split racing a collapse of the same range); not more
+ * A PMD that is collapsed now, if any: that keeps collapses coming.  Collapsed is the
+ * collapser's word (ftr_pmd_collapsed()), or kpageflags' for a few PMDs a look: a THP
+ * that khugepaged, a pin or another process built is as good to split.  Otherwise,
+ * one time in four, any PMD (a split racing a collapse of the same range); not more
  * often, or under TCG, where a collapse takes 10 ms, a split overlaps nearly every
- * call and leaves no collapse whose THP contract can be checked.  UINT32_MAX: none.
+ * call and leaves no collapse whose THP contract can be checked.  *thp: the PMD is one
+ * folio now.  UINT32_MAX: none.
  */
-static uint32_t pick_collapsed_pmd(struct ftr_role *r)
+static uint32_t pick_collapsed_pmd(struct ftr_role *r, bool *thp)
 {
 	struct ftr_arena *a = r->arena;
-	uint32_t start = ftr_rng_below(&r->rng, a->npmds);
+	uint32_t start = ftr_rng_below(&r->rng, a->npmds), looks = 0;
 
 	for (uint32_t i = 0; i < a->npmds; i++) {
 		uint32_t p = (start + i) % a->npmds;
 
-		if (ftr_pmd_collapsed(a, p) && !__atomic_load_n(&a->pmds[p].sealed, __ATOMIC_ACQUIRE))
+		if (__atomic_load_n(&a->pmds[p].sealed, __ATOMIC_ACQUIRE))
+			continue;
+		*thp = looks++ < 4 && ftr_contract_is_thp(a, p);
+		if (*thp || ftr_pmd_collapsed(a, p))
 			return p;
 	}
+	*thp = false;
 	return ftr_rng_below(&r->rng, 4) ? UINT32_MAX : start;
 }
 
@@ -156,14 +163,14 @@ static int write_page(struct ftr_role *r, uint32_t first, bool punch, int *err)
 
 /*
  * Whether this op is a dirty split, and its pages: where the role owns a page of pmd
- * (and for a punch another one to punch), always when pmd is a THP now, else one time
- * in two.  It does not collapse the PMD itself: that would take the collapses from
- * the collapser, whose calls are the ones checked against the trace.
+ * (and for a punch another one to punch), always when pmd is a THP now (thp), else
+ * one time in two.  It does not collapse the PMD itself: that would take the
+ * collapses from the collapser, whose calls are the ones checked against the trace.
  */
-static bool dirty_split_pages(struct ftr_role *r, uint32_t pmd, uint32_t *first, uint32_t *second)
+static bool dirty_split_pages(struct ftr_role *r, uint32_t pmd, bool thp, uint32_t *first, uint32_t *second)
 {
-	if (!dirty_splits(r->arena) || !r->nsegs ||
-	    (!ftr_pmd_collapsed(r->arena, pmd) && ftr_rng_below(&r->rng, 2)) || !pick_page_in(r, pmd, first))
+	if (!dirty_splits(r->arena) || !r->nsegs || (!thp && ftr_rng_below(&r->rng, 2)) ||
+	    !pick_page_in(r, pmd, first))
 		return false;
 	return r->mode != FTR_SPLIT_PUNCH || (pick_page_in(r, pmd, second) && *second != *first);
 }
@@ -239,6 +246,7 @@ static int splitter_op(struct ftr_role *r)
 	uint32_t pmd, seg, first, n, arg = 0, gen = 0;
 	uint64_t t0, off, len = a->pmd;
 	enum ftr_op op = FTR_OP_SPLIT;
+	bool thp = false;
 	int ret = 0, c;
 
 	/* --replay: the recorded PMD (or punched page) and split order, no choices drawn. */
@@ -254,7 +262,7 @@ static int splitter_op(struct ftr_role *r)
 		arg = rop->arg;
 		gen = rop->gen;
 	} else {
-		pmd = pick_collapsed_pmd(r);
+		pmd = pick_collapsed_pmd(r, &thp);
 		if (pmd == UINT32_MAX || !ftr_contract_may_write(a, (uint64_t)pmd * a->pmd, a->pmd))
 			return ftr_pause_us(r, 1000), 0;	/* nothing to split, or sealed */
 	}
@@ -262,14 +270,14 @@ static int splitter_op(struct ftr_role *r)
 	off = (uint64_t)pmd * a->pmd;
 	switch (r->mode) {
 	case FTR_SPLIT_DEBUGFS:
-		if (!rop && dirty_split_pages(r, pmd, &first, &n))
+		if (!rop && dirty_split_pages(r, pmd, thp, &first, &n))
 			return dirty_split(r, first, n, NULL);
 		ret = debugfs_split(r, pmd, rop, &arg, &gen);
 		break;
 	case FTR_SPLIT_PUNCH:
 		if (rop)
 			first = rop->off / FTR_BLOCK;
-		else if (dirty_split_pages(r, pmd, &first, &n))
+		else if (dirty_split_pages(r, pmd, thp, &first, &n))
 			return dirty_split(r, first, n, NULL);
 		else if (!pick_page_in(r, pmd, &first) && !ftr_pick_extent(r, true, UINT32_MAX, &seg, &first, &n))
 			return ftr_pause_us(r, 1000), 0;
