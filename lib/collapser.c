@@ -19,6 +19,7 @@
 #include "mapping.h"
 #include "replay.h"
 #include "role.h"
+#include "thp.h"
 
 #define CALL_GAP_NS	2000
 
@@ -114,6 +115,9 @@ collapse:
 	 * (outcome.h).  Regular files spend longer than that in the flush above. */
 	while (ftr_now_ns() < p->last_end + CALL_GAP_NS)
 		;
+	/* How often a call meets writeback in flight (as far as mapped pages show it). */
+	if (!a->env->caps.is_shmem && ftr_pages_with_flag(a->map + (size_t)pmd * a->pmd, a->pmd, FTR_KPF_WRITEBACK) > 0)
+		r->st->over_writeback++;
 	/* What overlapped the call, not the writeback point (slow under TCG). */
 	st0 = ftr_seqc_read(&s->store);
 	s0 = ftr_seqc_read(&s->split);
@@ -169,9 +173,10 @@ static void collapser_describe(const struct ftr_role *r, char *buf, size_t len)
 	char res[160];
 
 	ftr_role_res_str(r, res, sizeof(res));
-	snprintf(buf, len, "%8llu ops:%s, %.0f us per call, %llu raced a write into their PMD",
-		 (unsigned long long)st->ops, res, st->ops ? st->busy_ns / 1e3 / st->ops : 0.0,
-		 (unsigned long long)st->overlaps);
+	snprintf(buf, len, "%8llu ops:%s, %.0f us per call, %llu raced a write into their PMD, %llu began with "
+		 "a page of it under writeback", (unsigned long long)st->ops, res,
+		 st->ops ? st->busy_ns / 1e3 / st->ops : 0.0, (unsigned long long)st->overlaps,
+		 (unsigned long long)st->over_writeback);
 }
 
 static bool collapser_fits(const struct ftr_role *r, const struct ftr_replay_op *o)

@@ -226,7 +226,7 @@ void ftr_report_record(const struct ftr_arena *a, const struct ftr_roles *rs, co
 
 void ftr_report_summary(const struct ftr_arena *a, const struct ftr_roles *rs, const struct ftr_ledger *l)
 {
-	uint64_t by_path[FTR_P_NR][3] = { { 0 } }, dirty = 0, dirty_thp = 0, dma = 0;
+	uint64_t by_path[FTR_P_NR][3] = { { 0 } }, dirty = 0, dirty_thp = 0, dma = 0, wb = 0;
 
 	for (int i = 0; i < rs->nroles; i++) {
 		const struct ftr_role *r = &rs->roles[i];
@@ -262,8 +262,10 @@ void ftr_report_summary(const struct ftr_arena *a, const struct ftr_roles *rs, c
 		dirty += rs->roles[i].kind == FTR_R_SPLITTER ? rs->roles[i].st->dirty_splits : 0;
 		dirty_thp += rs->roles[i].kind == FTR_R_SPLITTER ? rs->roles[i].st->thp_checked : 0;
 		dma += rs->roles[i].st->calls_in_io;
+		wb += rs->roles[i].st->over_writeback;
 	}
 	ftr_diag("coverage-table: run.epochs=%llu run.disk_epochs=%llu run.dirty_splits=%llu run.dirty_thp_splits=%llu "
-		 "run.collapses_over_dma=%llu", (unsigned long long)l->epochs, (unsigned long long)l->disk_epochs,
-		 (unsigned long long)dirty, (unsigned long long)dirty_thp, (unsigned long long)dma);
+		 "run.collapses_over_dma=%llu run.collapses_over_writeback=%llu", (unsigned long long)l->epochs,
+		 (unsigned long long)l->disk_epochs, (unsigned long long)dirty, (unsigned long long)dirty_thp,
+		 (unsigned long long)dma, (unsigned long long)wb);
 }

@@ -45,6 +45,8 @@ struct ftr_role_stats {
 	uint64_t dirty_splits;	/* splitter: dirty splits read back from the disk */
 	uint64_t calls_in_io;	/* DMA pins: collapse calls that overlapped a read in flight */
 	uint64_t own_calls_in_io;	/* ... of them the role's own */
+	uint64_t over_writeback;	/* collapser: calls that began with a mapped page of their
+					 * PMD under writeback (kpageflags) */
 };
 
 struct ftr_role {

@@ -117,17 +117,14 @@ int ftr_folio_runs(const uint64_t *pagemap, const uint64_t *kpf, unsigned long n
 	return n;
 }
 
-int ftr_folio_scan_pid(pid_t pid, unsigned long addr, size_t len, struct ftr_folio_run *runs,
-		       int max_runs)
+/* pagemap and kpageflags of nr pages from addr of pid (0: self); kpageflags 0 where
+ * a page is not mapped.  0 or -errno. */
+static int read_flags(pid_t pid, unsigned long addr, unsigned long nr, uint64_t *pm, uint64_t *kpf)
 {
 	long psz = sysconf(_SC_PAGESIZE);
-	unsigned long nr = len / psz, i;
-	uint64_t *pm = calloc(nr, sizeof(*pm)), *kpf = calloc(nr, sizeof(*kpf));
-	int pfd = -1, kfd = -1, ret = -ENOMEM;
+	int pfd, kfd, ret = 0;
 	char path[64];
 
-	if (!pm || !kpf)
-		goto out;
 	snprintf(path, sizeof(path), "/proc/%d/pagemap", pid ? pid : getpid());
 	pfd = open(path, O_RDONLY | O_CLOEXEC);
 	kfd = open("/proc/kpageflags", O_RDONLY | O_CLOEXEC);
@@ -140,12 +137,12 @@ int ftr_folio_scan_pid(pid_t pid, unsigned long addr, size_t len, struct ftr_fol
 		goto out;
 	}
 	/* One read per run of consecutive pfns: a THP is one read, not 512. */
-	for (i = 0; i < nr; ) {
+	for (unsigned long i = 0; i < nr; ) {
 		uint64_t pfn = pm[i] & FTR_PM_PFN_MASK;
 		unsigned long n = 1;
 
 		if (!(pm[i] & FTR_PM_PRESENT) || !pfn) {
-			i++;
+			kpf[i++] = 0;
 			continue;
 		}
 		while (i + n < nr && (pm[i + n] & FTR_PM_PRESENT) && (pm[i + n] & FTR_PM_PFN_MASK) == pfn + n)
@@ -154,12 +151,37 @@ int ftr_folio_scan_pid(pid_t pid, unsigned long addr, size_t len, struct ftr_fol
 			memset(&kpf[i], 0, n * sizeof(*kpf));
 		i += n;
 	}
-	ret = ftr_folio_runs(pm, kpf, nr, runs, max_runs);
 out:
 	if (pfd >= 0)
 		close(pfd);
 	if (kfd >= 0)
 		close(kfd);
+	return ret;
+}
+
+int ftr_folio_scan_pid(pid_t pid, unsigned long addr, size_t len, struct ftr_folio_run *runs,
+		       int max_runs)
+{
+	unsigned long nr = len / sysconf(_SC_PAGESIZE);
+	uint64_t *pm = calloc(nr, sizeof(*pm)), *kpf = calloc(nr, sizeof(*kpf));
+	int ret = -ENOMEM;
+
+	if (pm && kpf && !(ret = read_flags(pid, addr, nr, pm, kpf)))
+		ret = ftr_folio_runs(pm, kpf, nr, runs, max_runs);
+	free(pm);
+	free(kpf);
+	return ret;
+}
+
+long ftr_pages_with_flag(void *addr, size_t len, int kpf_bit)
+{
+	unsigned long nr = len / sysconf(_SC_PAGESIZE);
+	uint64_t *pm = calloc(nr, sizeof(*pm)), *kpf = calloc(nr, sizeof(*kpf));
+	long ret = -ENOMEM;
+
+	if (pm && kpf && !(ret = read_flags(0, (unsigned long)addr, nr, pm, kpf)))
+		for (unsigned long i = 0; i < nr; i++)
+			ret += !!(kpf[i] & (1ULL << kpf_bit));
 	free(pm);
 	free(kpf);
 	return ret;

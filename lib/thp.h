@@ -56,6 +56,9 @@ int ftr_folio_scan(void *addr, size_t len, struct ftr_folio_run *runs, int max_r
 /* The same for [addr, addr+len) of process pid (0: this one). */
 int ftr_folio_scan_pid(pid_t pid, unsigned long addr, size_t len, struct ftr_folio_run *runs,
 		       int max_runs);
+/* The pages of [addr, addr+len) mapped here whose kpageflags have bit kpf_bit
+ * (FTR_KPF_*); -errno. */
+long ftr_pages_with_flag(void *addr, size_t len, int kpf_bit);
 /* Bytes of [addr, addr+len) of pid (0: self) mapped by PMDs, from PAGEMAP_SCAN (6.7+):
  * per range, where smaps only sums per VMA.  -errno when the kernel cannot tell. */
 long ftr_pmd_mapped_bytes(pid_t pid, unsigned long addr, size_t len);

@@ -32,7 +32,8 @@ coverage_table() {
 		((${#COV_LINES[@]})) || return 0
 		out "# collapse outcomes (tracefs huge_memory:mm_khugepaged_collapse_file) and the work each test did"
 		out "# (run.*: epochs verified, epochs whose disk was read, dirty splits read back from the disk, of a THP,"
-		out "# collapse calls that overlapped a DMA read into the mapping), per test:"
+		out "# collapse calls that overlapped a DMA read into the mapping, that began with a page under"
+		out "# writeback), per test:"
 		while IFS= read -r line; do out "#   $line"; done < <(printf '%s\n' "${COV_LINES[@]}" | awk -f "$awkf")
 		return 0
 	done
