@@ -35,6 +35,10 @@ Run the file-thp-race selftests (root) on scratch filesystems, KTAP output.
   --timeout-mul N    multiply every timeout by N (integer; x3 more on a
                      debug kernel: KASAN, LOCKDEP, DEBUG_VM, PROVE_LOCKING)
   --test-args "ARGS" append ARGS (whitespace split) to every test's command
+  --slow-disk KIBPS  the tests' IO to their xfs/ext4/btrfs loop devices runs at
+                     about KIBPS KiB/s each way (blk-iocost from a child cgroup),
+                     so that collapse meets folios under writeback; where the
+                     kernel cannot, those filesystems are skipped with the reason
   --known-issues F   waive the known kernel issues F lists ("TEST:FSTYPE ID
                      [KERNEL]" lines, see README; ./known-issues is the
                      project's): such a failure with its evidence is XFAIL;
@@ -55,7 +59,7 @@ EOF
 
 # Options.  Validate everything before creating or changing anything.
 OPT_FS="" OPT_DIR="" OPT_DURATION="" OPT_SEED="" OPT_QUICK=0 OPT_PATTERN="" OPT_EXCLUDE=""
-OPT_LIST=0 OPT_LOOP="" OPT_UNTIL_FAIL=0 OPT_SOAK="" OPT_TMUL=1 OPT_NO_INSTALL=0 OPT_KNOWN=""
+OPT_LIST=0 OPT_LOOP="" OPT_UNTIL_FAIL=0 OPT_SOAK="" OPT_TMUL=1 OPT_NO_INSTALL=0 OPT_KNOWN="" OPT_SLOW=""
 OPT_TEST_ARGS=${FTR_TEST_ARGS:-}
 
 parse_args() {
@@ -68,7 +72,7 @@ parse_args() {
 			set -- "$opt" "$val" "${@:2}"
 		fi
 		case $opt in
-		--fs|--dir|--duration|--seed|-t|--exclude|--loop|--soak|--timeout-mul|--test-args|--known-issues)
+		--fs|--dir|--duration|--seed|-t|--exclude|--loop|--soak|--timeout-mul|--test-args|--known-issues|--slow-disk)
 			(($# >= 2)) || die_usage "$opt needs an argument"
 			val=$2; shift 2 ;;
 		*) shift ;;
@@ -97,6 +101,8 @@ parse_args() {
 		--known-issues) [[ -f $val && -r $val ]] || die_usage "--known-issues: '$val' is not a readable file"
 			# absolute: the tests run elsewhere; its lines are checked by the first test
 			OPT_KNOWN=$(realpath -- "$val") ;;
+		--slow-disk) is_posint "$val" || die_usage "--slow-disk: expected a positive number of KiB/s, got '$val'"
+			OPT_SLOW=$val ;;
 		--no-install) OPT_NO_INSTALL=1 ;;
 		-h|--help) usage; exit 0 ;;
 		-*) die_usage "unknown option '$opt'" ;;
@@ -114,6 +120,7 @@ parse_args() {
 	SEL_LABELS=()
 	if [[ -n $OPT_DIR ]]; then
 		[[ -z $OPT_FS ]] || die_usage "--fs and --dir exclude each other"
+		[[ -z $OPT_SLOW ]] || die_usage "--slow-disk slows the runner's own loop devices: not with --dir"
 		[[ -e $OPT_DIR ]] || die_usage "--dir: '$OPT_DIR' does not exist"
 		[[ -d $OPT_DIR ]] || die_usage "--dir: '$OPT_DIR' is not a directory"
 		OPT_DIR=$(cd -- "$OPT_DIR" && pwd -P) || die_usage "--dir: cannot enter '$OPT_DIR'"

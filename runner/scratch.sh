@@ -66,10 +66,20 @@ setup_scratch() {
 	local base=${FTR_IMG_DIR:-${TMPDIR:-/var/tmp}}
 	WORK=$(mktemp -d "$base/ftr-scratch.XXXXXX") || { warn "cannot create a scratch dir in $base"; exit 1; }
 	out "# scratch: $WORK"
+	[[ -n $OPT_SLOW ]] && ! slow_disk_probe && for l in xfs ext4 btrfs; do FS_SKIP[$l]="--slow-disk: $SLOW_WHY"; done
 	for l in "${SEL_LABELS[@]}"; do
-		[[ -n ${need[$l]:-} ]] && setup_label "$l"
+		[[ -n ${need[$l]:-} && -z ${FS_SKIP[$l]:-} ]] && setup_label "$l"
 		[[ -n ${FS_SKIP[$l]:-} ]] && out "# fs $l unavailable: ${FS_SKIP[$l]}"
 	done
+	if [[ -n $OPT_SLOW && -z $SLOW_WHY ]] && ((${#LOOPS[@]})) && ! slow_disk_setup "$OPT_SLOW"; then
+		slow_disk_teardown
+		for l in xfs ext4 btrfs; do
+			[[ -n ${FS_MNT[$l]:-} ]] || continue
+			unset "FS_MNT[$l]"
+			FS_SKIP[$l]="--slow-disk: $SLOW_WHY"
+			out "# fs $l unavailable: ${FS_SKIP[$l]}"
+		done
+	fi
 	return 0
 }
 
@@ -87,6 +97,7 @@ clean_dir() {
 # Every exit path: unmount, detach and remove what setup_scratch made.
 scratch_teardown() {
 	local m dev img
+	slow_disk_teardown
 	# Unmount everything under our scratch dir, deepest first (a test might
 	# have left a mount inside a scratch fs).
 	if [[ -n $WORK ]]; then

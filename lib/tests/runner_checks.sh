@@ -505,6 +505,25 @@ check_mix() {
 	[[ $rc -eq 0 ]] && grep -qx "ok 1 fake_all:dir" <<<"$out" && grep -q "^ok 2 fake_pass:dir # SKIP fs type $t" <<<"$out"
 	expect "--dir ($t): fake_all runs, fake_pass (tmpfs only) skipped"
 	check "--dir: user's files kept, nothing of ours left" test "$(ls -A "$d")" = user-file
+
+	# --slow-disk: where this kernel has cgroup2 with io and memory and blk-iocost, the
+	# tests run throttled and nothing of it is left; elsewhere its filesystems skip,
+	# saying why, and tmpfs runs as ever.
+	local cg=/sys/fs/cgroup sub=""
+	[[ -f $cg/cgroup.subtree_control ]] && sub=$(<"$cg/cgroup.subtree_control")
+	out=$(FTR_BUILD=$FAKES FTR_IMG_DIR=$IMGDIR runner --fs tmpfs,xfs -t fake_all --slow-disk 1024 --duration 0.1 2>&1); rc=$?
+	diag <<<"$out"
+	if [[ -f $cg/io.cost.qos && " $(<"$cg/cgroup.controllers") " == *" io "* && " $(<"$cg/cgroup.controllers") " == *" memory "* ]]; then
+		[[ $rc -eq 0 ]] && grep -q '^# slow disk: /dev/loop[0-9]* at 1024 KiB/s each way' <<<"$out" &&
+			grep -qx 'ok 2 fake_all:xfs' <<<"$out" && [[ -z $(find "$cg" -maxdepth 1 -name 'ftr-slow-*') ]] &&
+			[[ $(<"$cg/cgroup.subtree_control") == "$sub" ]]
+		expect "--slow-disk: the tests ran throttled; no cgroup left, the controllers as before"
+	else
+		[[ $rc -eq 0 ]] && grep -qx 'ok 1 fake_all:tmpfs' <<<"$out" &&
+			grep -Eq '^ok 2 fake_all:xfs # SKIP fs xfs unavailable: --slow-disk: (no cgroup2|no blk-iocost|the cgroup2 root)' <<<"$out"
+		expect "--slow-disk where the kernel cannot: xfs skips with the reason, tmpfs runs"
+	fi
+	check "--slow-disk: nothing left" nothing_left
 }
 
 # ---------------------------------------------------------------------------
