@@ -13,6 +13,7 @@
 #include "churn.h"
 #include "collapser.h"
 #include "dma.h"
+#include "fadvise.h"
 #include "holes.h"
 #include "ktap.h"
 #include "pins.h"
@@ -28,7 +29,7 @@ const struct ftr_role_ops *const ftr_churn_roles[] = {
 	&ftr_churn_punch, &ftr_churn_zero, &ftr_churn_truncate,
 	&ftr_churn_pin_dio, &ftr_churn_pin_uring, &ftr_churn_pin_vmsplice, &ftr_churn_migrate,
 	&ftr_churn_dma_dio, &ftr_churn_dma_uring, &ftr_churn_dma_uring_qd,
-	&ftr_churn_fork, &ftr_churn_mremap, &ftr_churn_exit, &ftr_churn_misaligned,
+	&ftr_churn_fork, &ftr_churn_mremap, &ftr_churn_exit, &ftr_churn_misaligned, &ftr_churn_fadvise,
 };
 const unsigned ftr_churn_nr = sizeof(ftr_churn_roles) / sizeof(ftr_churn_roles[0]);
 

@@ -21,7 +21,7 @@ LAYERS=(
 	"4: contract disk"
 	"5: role"
 	"6: control extent replay"
-	"7: writers readers collapser splitter churn holes pins dma aspace evidence"
+	"7: writers readers collapser splitter churn holes pins dma aspace evidence fadvise"
 	"8: roster report known inject"
 	"9: verify verdict uffd_io"
 	"10: engine uffd"
