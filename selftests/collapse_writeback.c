@@ -10,7 +10,7 @@
 
 static const struct ftr_scenario scenario = {
 	.writers = "pwrite=1,mmap=1",
-	.churn = "fsync=1,fdatasync=1,msync=1,msync-async=1,sync-range=1",
+	.churn = "fsync=1,fdatasync=1,msync=1,msync-async=1,sync-range=1,fadvise=1",
 	.readers = "read=1",
 	.pause_us = 300,
 };
