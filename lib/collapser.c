@@ -156,7 +156,7 @@ collapse:
 	/* A split overlapped the call or its check: still a THP now, the call made or
 	 * found one (its trace may say only pte_mapped_hugepage); gone, nothing is proven. */
 	if (!ret && !checked)
-		checked = ftr_contract_is_thp(a, pmd);
+		checked = ftr_contract_is_thp(a, pmd, true);
 	ftr_op_count(r, ret);
 	ftr_role_log(r, FTR_OP_COLLAPSE, t0, (uint64_t)pmd * a->pmd, a->pmd, checked ? FTR_GEN_CHECKED : 0, ret);
 	p->last_end = ftr_now_ns();

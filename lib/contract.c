@@ -52,9 +52,12 @@ static void broken(struct ftr_arena *a, uint32_t pmd, const char *fmt, ...)
  * Whether PMD p is one PMD-order folio and, if want_mapped, mapped by the PMD; why
  * says what it is instead.  *mapped_known: the kernel could tell the PMD mapping of
  * this range (PAGEMAP_SCAN), so want_mapped was checked.  HOLDS_CUT: reading it
- * raised SIGBUS, a truncation cut the PMD (why names the address).
+ * raised SIGBUS, a truncation cut the PMD (why names the address).  HOLDS_GONE: a page
+ * was not mapped right after the fault that read it, so something unmapped it in
+ * between (6.12 truncates the page cache at a writable open of a file with THPs,
+ * which no seqcount brackets); not a folio anyone could have left there.
  */
-enum { HOLDS_NOT, HOLDS, HOLDS_CUT };
+enum { HOLDS_NOT, HOLDS, HOLDS_CUT, HOLDS_GONE };
 
 static int pmd_holds(struct ftr_arena *a, uint32_t p, bool want_mapped, bool *mapped_known,
 		     char *why, size_t len)
@@ -81,7 +84,9 @@ static int pmd_holds(struct ftr_arena *a, uint32_t p, bool want_mapped, bool *ma
 	snprintf(why, len, "its pages are %s, %s", str,
 		 mapped < 0 ? "PMD mapping not asked" : (size_t)mapped == a->pmd ? "mapped by the PMD" :
 		 "not mapped by the PMD");
-	return HOLDS_NOT;
+	while (--n >= 0 && runs[n].order != -1)
+		;
+	return n >= 0 ? HOLDS_GONE : HOLDS_NOT;
 }
 
 bool ftr_contract_after_call(struct ftr_arena *a, uint32_t pmd, uint64_t split0, uint64_t store0)
@@ -94,7 +99,7 @@ bool ftr_contract_after_call(struct ftr_arena *a, uint32_t pmd, uint64_t split0,
 
 	/* What a split or a store begun meanwhile may have done proves nothing, and a
 	 * truncation racing the check (a split for the seqcount too) cut the PMD. */
-	if (!ftr_seqc_same(&s->split, split0) || holds == HOLDS_CUT ||
+	if (!ftr_seqc_same(&s->split, split0) || holds == HOLDS_CUT || holds == HOLDS_GONE ||
 	    (holds != HOLDS && !shmem && !ftr_seqc_same(&s->store, store0)))
 		return false;
 	if (holds != HOLDS) {
@@ -106,17 +111,18 @@ bool ftr_contract_after_call(struct ftr_arena *a, uint32_t pmd, uint64_t split0,
 	return true;
 }
 
-/* A pageout or a truncation racing the look unmaps pages between the fault and the
- * scan: such a look (a page not present) is taken again. */
-bool ftr_contract_is_thp(struct ftr_arena *a, uint32_t pmd)
+/* With fault, the PMD is read in first: a pageout or a truncation racing the look
+ * unmaps pages between the fault and the scan, and such a look is taken again, a few
+ * times.  Without, only what is mapped is looked at, and no IO is caused. */
+bool ftr_contract_is_thp(struct ftr_arena *a, uint32_t pmd, bool fault)
 {
 	char *addr = a->map + (size_t)pmd * a->pmd;
 	struct ftr_folio_run runs[8];
 
-	for (int tries = 0; tries < 16; tries++) {
+	for (int tries = 0; tries < (fault ? 4 : 1); tries++) {
 		int n;
 
-		if (ftr_fault_in(addr, a->pmd, a->psz) < a->pmd)
+		if (fault && ftr_fault_in(addr, a->pmd, a->psz) < a->pmd)
 			return false;
 		n = ftr_folio_scan(addr, a->pmd, runs, 8);
 		if (n == 1 && runs[0].order == pmd_order(a))

@@ -40,8 +40,9 @@ void ftr_contract_seal(struct ftr_arena *a, uint32_t pmd, uint64_t t0, uint64_t 
  * (a split or a store that overlapped leaves nothing to check). */
 bool ftr_contract_after_call(struct ftr_arena *a, uint32_t pmd, uint64_t split0, uint64_t store0);
 /* Whether PMD pmd is one PMD-order folio now: no contract, only evidence that a call
- * a split overlapped did make (or find) the THP it says it did. */
-bool ftr_contract_is_thp(struct ftr_arena *a, uint32_t pmd);
+ * a split overlapped did make (or find) the THP it says it did.  fault: read the PMD in
+ * first (IO where pages were reclaimed); else only what is mapped counts. */
+bool ftr_contract_is_thp(struct ftr_arena *a, uint32_t pmd, bool fault);
 /* After each epoch, roles quiesced: every PMD still collapsed and untouched, and
  * khugepaged's collapses of the epoch (ftr_contract_khugepaged_event). */
 void ftr_contract_epoch(struct ftr_arena *a, struct ftr_ledger *l);

@@ -48,7 +48,7 @@ static uint32_t pick_collapsed_pmd(struct ftr_role *r, bool *thp)
 
 		if (__atomic_load_n(&a->pmds[p].sealed, __ATOMIC_ACQUIRE))
 			continue;
-		*thp = looks++ < 4 && ftr_contract_is_thp(a, p);
+		*thp = looks++ < 4 && ftr_contract_is_thp(a, p, false);
 		if (*thp || ftr_pmd_collapsed(a, p))
 			return p;
 	}
@@ -186,17 +186,18 @@ static int dirty_split(struct ftr_role *r, uint32_t first, uint32_t second, cons
 	struct ftr_arena *a = r->arena;
 	uint32_t n = a->psz / FTR_BLOCK, pmd = (uint64_t)first * FTR_BLOCK / a->pmd, arg = 0, gen = 0;
 	uint64_t off = (uint64_t)first * FTR_BLOCK, t0 = ftr_now_ns();
-	char *disk = p->buf + a->psz, *whole = a->map + (uint64_t)pmd * a->pmd;
+	char *disk = p->buf + a->psz;
 	int ret = 0, c = write_page(r, first, false, &ret), dfd;
 	struct ftr_bad bad;
 	bool thp;
 
 	if (c <= 0)
 		return c ? c : (ftr_pause_us(r, 1000), 0);
-	/* Whether it wrote into a THP: the PMD is one folio now (kpageflags).  Its size
-	 * shows only in a scan from its head: one page alone looks like order 0. */
-	thp = ftr_fault_in(whole, a->pmd, a->psz) == a->pmd &&
-	      ftr_folio_max_order(whole, a->pmd) >= __builtin_ctzl(a->pmd / a->psz);
+	/* Whether it wrote into a THP: the PMD is one folio now (kpageflags; a folio's size
+	 * shows only in a scan from its head).  What is mapped tells: reading the PMD in
+	 * would cost a reclaimed PMD's worth of IO each op, and under TCG that queued
+	 * behind the loop device for minutes. */
+	thp = ftr_contract_is_thp(a, pmd, false);
 	ftr_role_log_entry(r, &(struct ftr_op_entry){ .t0 = t0, .t1 = ftr_now_ns(), .off = off, .len = a->psz,
 			   .gen = ftr_ver_gen(__atomic_load_n(&a->oracle.done[first], __ATOMIC_ACQUIRE)),
 			   .op = FTR_OP_WRITE, .path = write_path(r) });
