@@ -38,7 +38,12 @@ setup_label() { # LABEL
 		ext4) err=$(timeout 120 mkfs.ext4 -q -F "$img" 2>&1) ;;
 		btrfs) err=$(timeout 120 mkfs.btrfs -q -f "$img" 2>&1) ;;
 		esac || { FS_SKIP[$l]="mkfs.$l failed: ${err//$'\n'/ }"; return; }
-		dev=$(losetup -f --show "$img" 2>&1) || { FS_SKIP[$l]="losetup failed: $dev"; return; }
+		# Direct IO to the image: one page cache (the test's), and the loop worker
+		# keeps several requests in flight instead of copying through a second cache
+		# one at a time (under TCG that worker, busy in filemap_read() of the image,
+		# held a test's writes for minutes).  The kernel falls back where it cannot.
+		dev=$(losetup -f --show --direct-io=on "$img" 2>&1) || dev=$(losetup -f --show "$img" 2>&1) ||
+			{ FS_SKIP[$l]="losetup failed: $dev"; return; }
 		LOOPS+=("$dev")
 		[[ -f /sys/block/${dev##*/}/queue/read_ahead_kb ]] && LOOP_RA+=("/sys/block/${dev##*/}/queue/read_ahead_kb")
 		if ! err=$(mount -t "$l" "$dev" "$mnt" 2>&1); then
@@ -49,6 +54,7 @@ setup_label() { # LABEL
 	FS_MNT[$l]=$mnt
 	local t src opts
 	read -r t src opts < <(findmnt -n -o FSTYPE,SOURCE,OPTIONS -T "$mnt")
+	[[ $(cat "/sys/block/${src##*/}/loop/dio" 2>/dev/null) == 1 ]] && src+=" (direct IO)"
 	out "# fs $l: $t on $src at $mnt ($opts)"
 }
 
