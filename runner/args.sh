@@ -35,10 +35,10 @@ Run the file-thp-race selftests (root) on scratch filesystems, KTAP output.
   --timeout-mul N    multiply every timeout by N (integer; x3 more on a
                      debug kernel: KASAN, LOCKDEP, DEBUG_VM, PROVE_LOCKING)
   --test-args "ARGS" append ARGS (whitespace split) to every test's command
-  --slow-disk KIBPS  the tests' IO to their xfs/ext4/btrfs loop devices runs at
-                     about KIBPS KiB/s each way (blk-iocost from a child cgroup),
-                     so that collapse meets folios under writeback; where the
-                     kernel cannot, those filesystems are skipped with the reason
+  --slow-disk KIBPS  the tests' writes to their xfs/ext4/btrfs loop devices go at
+                     about KIBPS KiB/s, reads 16 times faster (blk-iocost from a
+                     child cgroup), so that collapse meets folios under writeback;
+                     where the kernel cannot, those filesystems skip with the reason
   --known-issues F   waive the known kernel issues F lists ("TEST:FSTYPE ID
                      [KERNEL]" lines, see README; ./known-issues is the
                      project's): such a failure with its evidence is XFAIL;

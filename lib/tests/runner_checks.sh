@@ -514,7 +514,7 @@ check_mix() {
 	out=$(FTR_BUILD=$FAKES FTR_IMG_DIR=$IMGDIR runner --fs tmpfs,xfs -t fake_all --slow-disk 1024 --duration 0.1 2>&1); rc=$?
 	diag <<<"$out"
 	if [[ -f $cg/io.cost.qos && " $(<"$cg/cgroup.controllers") " == *" io "* && " $(<"$cg/cgroup.controllers") " == *" memory "* ]]; then
-		[[ $rc -eq 0 ]] && grep -q '^# slow disk: /dev/loop[0-9]* at 1024 KiB/s each way' <<<"$out" &&
+		[[ $rc -eq 0 ]] && grep -q "^# slow disk: /dev/loop[0-9]* take the tests' writes at 1024 KiB/s" <<<"$out" &&
 			grep -qx 'ok 2 fake_all:xfs' <<<"$out" && [[ -z $(find "$cg" -maxdepth 1 -name 'ftr-slow-*') ]] &&
 			[[ $(<"$cg/cgroup.subtree_control") == "$sub" ]]
 		expect "--slow-disk: the tests ran throttled; no cgroup left, the controllers as before"
