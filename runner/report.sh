@@ -8,12 +8,19 @@
 # Output.  Everything for stdout goes through out() so --until-fail can keep
 # an iteration's full text, and --soak can hold a test's text in HELD (a file)
 # instead of stdout until it knows whether the test failed.
-ITER_LOG="" HELD=""
+ITER_LOG="" HELD="" HELD_WHAT="" HELD_T0=0 HELD_BEAT=0
 COV_LINES=()
 TTY=0; [[ -t 2 ]] && TTY=1
 out() {
 	if [[ -n $HELD ]]; then
 		printf '%s\n' "$*" >>"$HELD"
+		# A held test still says it is alive, once a minute while it prints (its epoch
+		# lines): vm-run takes 300 s of silence for a hung guest, and a 7.2 test with
+		# compaction under TCG ran 5 minutes.
+		if ((SECONDS - HELD_BEAT >= 60)); then
+			HELD_BEAT=$SECONDS
+			printf '# soak: still running: %s, %ss\n' "$HELD_WHAT" "$((SECONDS - HELD_T0))"
+		fi
 	else
 		printf '%s\n' "$*"
 		[[ -n $ITER_LOG ]] && printf '%s\n' "$*" >>"$ITER_LOG"

@@ -84,6 +84,7 @@ soak() {
 		out "# soak: run $SK_N $key seed $SEED duration ${DURATION}s"
 		SK_BASE=$RESULTS/$(printf '%04d' "$SK_N")-${P_TEST[$k]}-${P_LABEL[$k]}-$SEED
 		CUR_TAG="[soak $SK_N, $(soak_left "$left")]" RECORD=$SK_BASE.oplog HELD=$SK_BASE.log
+		HELD_WHAT="run $SK_N $key" HELD_T0=$SECONDS HELD_BEAT=$SECONDS
 		run_entry "$k"
 		HELD=""
 		if [[ $R_STATUS == ok || $R_STATUS == skip ]]; then
