@@ -55,7 +55,7 @@ static void broken(struct ftr_arena *a, uint32_t pmd, const char *fmt, ...)
  * raised SIGBUS, a truncation cut the PMD (why names the address).  HOLDS_GONE: a page
  * was not mapped right after the fault that read it, so something unmapped it in
  * between (6.12 truncates the page cache at a writable open of a file with THPs,
- * which no seqcount brackets); not a folio anyone could have left there.
+ * which no seqcount brackets); it shows nothing of what the collapse left.
  */
 enum { HOLDS_NOT, HOLDS, HOLDS_CUT, HOLDS_GONE };
 
