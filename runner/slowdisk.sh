@@ -4,8 +4,9 @@
 # take the tests' writes at about KIBPS KiB/s, so that folios stay under writeback
 # long enough for collapse, split and truncate to meet them (a fast loop device ends
 # writeback before anyone looks).  Reads go 16 times faster: at the write rate, under
-# TCG, every collapse that reads its PMD in took 0.7 s and a quick test made 13.  Neither VM kernel has dm-delay or
-# blk-throttle; blk-iocost with a fixed linear model (vrate pinned at 100%) does it.
+# TCG, every collapse that reads its PMD in took 0.7 s and a quick test made 13.
+# Neither VM kernel has dm-delay or blk-throttle; blk-iocost with a fixed linear model
+# (vrate pinned at 100%) does it.
 # iocost never throttles the root cgroup, so the runner moves itself, and with it every
 # test, into a child cgroup with the io and memory controllers: cgroup writeback
 # charges a file's writeback to the cgroup that dirtied it.
