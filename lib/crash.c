@@ -133,7 +133,8 @@ void ftr_crash_hang(void)
 		return;
 	}
 	fflush(stdout);
-	snprintf(cmd, sizeof(cmd), "'%s' --session %d --sysrq 2>&1", prog, (int)getsid(0));
+	/* our threads only: the session may be the shell's, or 0 in a container */
+	snprintf(cmd, sizeof(cmd), "'%s' --pid %d --sysrq 2>&1", prog, (int)getpid());
 	f = popen(cmd, "r");
 	if (!f) {
 		ftr_diag("hang: cannot run %s", prog);

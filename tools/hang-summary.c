@@ -4,6 +4,8 @@
  *
  *   hang-summary --session SID [--sysrq]   the live tasks (every thread) of a session,
  *                                          from /proc/PID/task/TID/{stack,wchan}
+ *   hang-summary --pid PID [--sysrq]       the threads of one process: a session
+ *                                          led from outside our pid namespace reads as 0
  *   hang-summary --log FILE                a kernel log holding a sysrq-w dump
  *                                          ("task:NAME state:D ... pid:N", "Call Trace:")
  *
@@ -235,12 +237,33 @@ static void read_task(const char *dir, int tid, char state)
 		add_frame(t, line);
 }
 
+/* every live thread of one process */
+static void scan_process(int pid)
+{
+	char tdir[96], state;
+	struct dirent *q;
+	DIR *td;
+	int s, tid;
+
+	snprintf(tdir, sizeof(tdir), "/proc/%d/task", pid);
+	if (!(td = opendir(tdir)))
+		return;
+	while ((q = readdir(td))) {
+		if ((tid = atoi(q->d_name)) <= 0)
+			continue;
+		snprintf(tdir, sizeof(tdir), "/proc/%d/task/%d", pid, tid);
+		if (!read_stat(tdir, &state, &s) && state != 'Z')
+			read_task(tdir, tid, state);
+	}
+	closedir(td);
+}
+
 static int scan_session(int sid)
 {
-	DIR *proc = opendir("/proc"), *td;
-	struct dirent *p, *q;
-	char dir[64], tdir[96], state;
-	int s, pid, tid;
+	DIR *proc = opendir("/proc");
+	struct dirent *p;
+	char dir[64], state;
+	int s, pid;
 
 	if (!proc)
 		return -1;
@@ -248,19 +271,8 @@ static int scan_session(int sid)
 		if ((pid = atoi(p->d_name)) <= 0)
 			continue;
 		snprintf(dir, sizeof(dir), "/proc/%d", pid);
-		if (read_stat(dir, &state, &s) || s != sid)
-			continue;
-		snprintf(tdir, sizeof(tdir), "%s/task", dir);
-		if (!(td = opendir(tdir)))
-			continue;
-		while ((q = readdir(td))) {
-			if ((tid = atoi(q->d_name)) <= 0)
-				continue;
-			snprintf(tdir, sizeof(tdir), "/proc/%d/task/%d", pid, tid);
-			if (!read_stat(tdir, &state, &s) && state != 'Z')
-				read_task(tdir, tid, state);
-		}
-		closedir(td);
+		if (!read_stat(dir, &state, &s) && s == sid)
+			scan_process(pid);
 	}
 	closedir(proc);
 	return 0;
@@ -438,18 +450,20 @@ static const char *sysrq_w(void)
 static void __attribute__((noreturn)) usage(const char *why)
 {
 	fprintf(stderr, "hang-summary: %s\n"
-		"usage: hang-summary --session SID [--sysrq] | --log FILE\n", why);
+		"usage: hang-summary --session SID|--pid PID [--sysrq] | --log FILE\n", why);
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
 	const char *log = NULL, *sysrq = NULL;
-	int sid = 0;
+	int sid = 0, pid = 0;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--session") && i + 1 < argc)
 			sid = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--pid") && i + 1 < argc)
+			pid = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--log") && i + 1 < argc)
 			log = argv[++i];
 		else if (!strcmp(argv[i], "--sysrq"))
@@ -457,8 +471,8 @@ int main(int argc, char **argv)
 		else
 			usage("bad argument");
 	}
-	if ((sid > 0) == !!log)
-		usage("one of --session SID or --log FILE");
+	if ((sid > 0) + (pid > 0) + !!log != 1)
+		usage("one of --session SID, --pid PID or --log FILE");
 	if (log) {
 		if (parse_log(log))
 			usage("cannot read the log");
@@ -466,10 +480,12 @@ int main(int argc, char **argv)
 	} else {
 		if (sysrq)
 			sysrq = sysrq_w();
-		if (scan_session(sid))
+		if (pid)
+			scan_process(pid);
+		else if (scan_session(sid))
 			usage("cannot read /proc");
-		printf("hang: %d tasks in session %d%s%s\n", ntasks, sid,
-		       sysrq ? "; sysrq-w: " : "", sysrq ? sysrq : "");
+		printf("hang: %d tasks in %s %d%s%s\n", ntasks, pid ? "process" : "session",
+		       pid ? pid : sid, sysrq ? "; sysrq-w: " : "", sysrq ? sysrq : "");
 	}
 	if (!ntasks)
 		return 1;

@@ -127,9 +127,13 @@ run_expect "--inject kmsg: a kernel-log splat fails the kernel subtest, naming t
 run_expect "--inject eagain: a collapse that answers EAGAIN forever fails collapse_basic, never skips it" 1 \
 	'^not ok 1 collapse-ro # MADV_COLLAPSE of PMD 0 of a range nothing else touches: Resource temporarily unavailable after [0-9]+ calls over [0-9]+ s \(the kernel.s last outcome: [a-z_ ]+\)' \
 	"$ST/collapse_basic" --inject eagain
+# In a new pid namespace, as in CI's container, the test's session leader is outside
+# it and getsid() says 0: the diagnosis must not depend on the session.
+newpid=()
+unshare --pid --fork --kill-child --mount-proc true 2>/dev/null && newpid=(unshare --pid --fork --kill-child --mount-proc)
 run_expect "--inject stuck: the engine's watchdog names a role stuck in an operation after 50 times its p99, not the ceiling" 1 \
 	'^#   write-writer0 stuck in an operation for over 1[0-9]\.[0-9] s \(its p99 latency: [0-9.]+ ms, limit 10\.0 s\)' \
-	env FTR_HANG_SUMMARY="$BUILD/tools/hang-summary" "$ST/collapse_write" --duration 2 --inject stuck
+	"${newpid[@]}" env FTR_HANG_SUMMARY="$BUILD/tools/hang-summary" "$ST/collapse_write" --duration 2 --inject stuck
 expect_more "... as a HANG" '^# HANG: 1 of [0-9]+ roles did not finish their operation within 1[0-9]\.[0-9] s:$'
 expect_more "... with what each of its threads waits on in the kernel, named by role" \
 	'^# hang:   write-writer0\[[0-9]+\] S waits pause\(\): '
