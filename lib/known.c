@@ -329,6 +329,38 @@ static bool openw_explains(const struct ftr_arena *a, const struct ftr_roles *rs
 	return false;
 }
 
+/*
+ * What the logs hold after a lost write that no open explains: the writable opens
+ * after it, and the collapse_file() calls until the last of them, so that the next
+ * such report says which step of openw_explains() found nothing.
+ */
+static void openw_timeline(const struct ftr_arena *a, const struct ftr_roles *rs, const struct ftr_ledger *l,
+			   uint32_t b, uint32_t epoch, struct last_write wr)
+{
+	uint64_t pmd_off = (uint64_t)b * FTR_BLOCK / a->pmd * a->pmd, k = 0, until = wr.end;
+	const struct ftr_op_entry *o;
+	int role = 0, shown = 0;
+
+	while ((o = ftr_ev_next_openw(rs, epoch, &role, &k)) && shown < 6) {
+		if (o == wr.op || ftr_ev_open_end(o) <= wr.start)
+			continue;
+		ftr_diag("  open for write t=%.6fs..%.6fs%s", o->t0 / 1e9, ftr_ev_open_end(o) / 1e9,
+			 ftr_ev_op_between(rs, epoch, pmd_off, a->pmd, FTR_OP_SYNC, wr.end, o->t0) ?
+			 ", after a writeback of the block's PMD" : "");
+		until = ftr_ev_open_end(o) > until ? ftr_ev_open_end(o) : until;
+		shown++;
+	}
+	for (size_t w = 0, n = 0; w < l->ncwin && n < 8; w++) {
+		const struct ftr_window *c = &l->cwin[w];
+
+		if (c->epoch != epoch || c->t1 + 50000000 < wr.start || c->t0 > until)
+			continue;
+		ftr_diag("  collapse_file() call t=%.6fs..%.6fs PMD %u%s", c->t0 / 1e9, c->t1 / 1e9, c->pmd,
+			 c->built ? ", a THP in the page cache" : "");
+		n++;
+	}
+}
+
 /* When each block was last written in epoch, from every role's log (0: not in the
  * logs); false, after saying so, when a log does not reach back to its start. */
 static bool last_writes(const struct ftr_roles *rs, uint32_t epoch, struct last_write *last, uint32_t nblocks)
@@ -386,11 +418,14 @@ static int ro_thp_truncate(const struct ftr_arena *a, const struct ftr_roles *rs
 			ret = -1;
 		else if (!last[b].end)
 			ret = missing(FTR_KI_RO_THP_TRUNCATE, "no write of block %u in epoch %u is logged", b, epoch);
-		else if (!openw_explains(a, rs, l, b, epoch, last[b], &o, &w))
-			ret = missing(FTR_KI_RO_THP_TRUNCATE, "block %u, last written at t=%.6fs in epoch %u, was "
-				      "still dirty at no writable open that met nr_thps raised: none ran with a "
+		else if (!openw_explains(a, rs, l, b, epoch, last[b], &o, &w)) {
+			ret = missing(FTR_KI_RO_THP_TRUNCATE, "block %u, last written at t=%.6fs..%.6fs in epoch %u, "
+				      "was still dirty at no writable open that met nr_thps raised: none ran with a "
 				      "collapse_file() call, nor followed one that built a THP after the write began "
-				      "(%zu calls ran collapse_file())", b, last[b].end / 1e9, epoch, l->ncwin);
+				      "(%zu calls ran collapse_file())", b, last[b].start / 1e9, last[b].end / 1e9,
+				      epoch, l->ncwin);
+			openw_timeline(a, rs, l, b, epoch, last[b]);
+		}
 	}
 	free(last);
 	if (ret > 0)

@@ -90,6 +90,7 @@ static int debugfs_split(struct ftr_role *r, uint32_t pmd, const struct ftr_repl
 	uint64_t off = (uint64_t)pmd * a->pmd;
 	char cmd[4200];
 	int ret = 0, fd, c;
+	uint64_t col;
 
 	if (!rop) {
 		unsigned order = a->env->caps.is_shmem || a->env->caps.max_folio_order <= 0 ? 0 :
@@ -105,11 +106,17 @@ static int debugfs_split(struct ftr_role *r, uint32_t pmd, const struct ftr_repl
 		     (unsigned long long)((off + a->pmd) / a->psz), FTR_ARG_SPLIT_ORDER(*arg));
 	if (FTR_ARG_SPLIT_HAS_OFF(*arg))
 		c += snprintf(cmd + c, sizeof(cmd) - c, ",%llu", (unsigned long long)*gen);
+	col = ftr_seqc_read(&a->pmds[pmd].collapse);
 	fd = open("/sys/kernel/debug/split_huge_pages", O_WRONLY | O_CLOEXEC);
 	if (fd < 0 || write(fd, cmd, c) != c)
 		ret = errno;
 	if (fd >= 0)
 		close(fd);
+	/* debugfs says nothing of folios it could not split (an extra reference): a THP
+	 * that is still one, with no collapse since, was not split, and evidence that
+	 * takes a split to have dropped a THP (known.c) must not count it. */
+	if (!ret && ftr_seqc_same(&a->pmds[pmd].collapse, col) && ftr_contract_is_thp(a, pmd, false))
+		ret = EBUSY;
 	ftr_seqc_end(&a->pmds[pmd].resplit);
 	ftr_seqc_end(&a->pmds[pmd].split);
 	return ret;
