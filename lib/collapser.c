@@ -41,18 +41,6 @@ static void collapser_teardown(struct ftr_role *r)
 	free(((struct role_priv *)r->priv)->perm);
 }
 
-/* MADV_COLLAPSE of every PMD in a fresh random order each round. */
-/* Writes PMD pmd back, logged: known issues ask whether a block was still dirty. */
-static void writeback_point(struct ftr_role *r, uint32_t pmd)
-{
-	struct ftr_arena *a = r->arena;
-	uint64_t t0 = ftr_now_ns();
-	int err = sync_file_range(a->fd, (off_t)pmd * a->pmd, a->pmd, SYNC_FILE_RANGE_WAIT_BEFORE |
-				  SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER) ? errno : 0;
-
-	ftr_role_log(r, FTR_OP_SYNC, t0, (uint64_t)pmd * a->pmd, a->pmd, 0, err);
-}
-
 static int collapser_op(struct ftr_role *r)
 {
 	struct role_priv *p = r->priv;
@@ -70,7 +58,7 @@ static int collapser_op(struct ftr_role *r)
 		if (!(rop = ftr_replay_peek(a->replay, r->id, r->epoch, 0)))
 			return ftr_pause_us(r, 1000), 0;
 		if (rop->op == FTR_OP_SYNC) {
-			writeback_point(r, rop->off / a->pmd);
+			ftr_role_writeback(r, rop->off / a->pmd);
 			ftr_replay_advance(a->replay, r->id, 1);
 			return 0;
 		}
@@ -109,7 +97,7 @@ collapse:
 	 * that dirty the range after this flush are the race; the calls without it meet
 	 * dirty folios and run the write-back-and-retry path. */
 	if (!rop && ftr_rng_below(&r->rng, 4) && !a->env->caps.is_shmem)
-		writeback_point(r, pmd);
+		ftr_role_writeback(r, pmd);
 	/* Calls at least 2 us apart: tracefs prints event times rounded to the
 	 * microsecond, and an event that may be either call's is not attributed
 	 * (outcome.h).  Regular files spend longer than that in the flush above. */

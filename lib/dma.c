@@ -179,22 +179,6 @@ static bool dma_pick(struct ftr_role *r, bool usable, uint32_t *first, uint32_t 
 	return true;
 }
 
-/* MADV_COLLAPSE of pmd by the role itself, bracketed like the collapser's calls. */
-static void own_collapse(struct ftr_role *r, uint32_t pmd)
-{
-	struct ftr_arena *a = r->arena;
-	uint64_t t0;
-	int err;
-
-	ftr_seqc_begin(&a->sh->collapse_any);
-	ftr_seqc_begin(&a->pmds[pmd].collapse);
-	t0 = ftr_now_ns();
-	err = madvise(a->map + (size_t)pmd * a->pmd, a->pmd, MADV_COLLAPSE) ? errno : 0;
-	ftr_seqc_end(&a->pmds[pmd].collapse);
-	ftr_seqc_end(&a->sh->collapse_any);
-	ftr_role_log(r, FTR_OP_COLLAPSE, t0, (uint64_t)pmd * a->pmd, a->pmd, 0, err);
-}
-
 /*
  * Reads [0, len) of the scratch file to dst through io_uring, cut into cnt reads in
  * flight at once (from the fixed buffer registered at dst if fixed), resubmitting
@@ -241,7 +225,7 @@ static int uring_reads(struct ftr_role *r, char *dst, uint32_t pmd, uint64_t len
 			return ret;
 		if (*alone < 0) {
 			*alone = io_uring_cq_ready(&s->ring) == left;
-			own_collapse(r, pmd);
+			ftr_role_collapse(r, pmd);
 			r->st->own_calls_in_io += !*alone;
 		}
 		ret = io_uring_wait_cqe(&s->ring, &cqe);

@@ -51,7 +51,8 @@ struct ftr_ledger {
 	bool data_bad, errno_bad;
 	struct ftr_bad_rec *bads;	/* every bad block every check saw */
 	size_t nbads, bads_cap;
-	struct ftr_window *cwin;	/* every call with a collapse_file event of its own */
+	struct ftr_window *cwin;	/* every call with a collapse_file event of its own, and
+				 * every other role's collapse call (verify.c) */
 	size_t ncwin, cwin_cap;
 	/* Out of memory keeping the above: evidence is incomplete, no waiver holds. */
 	bool lost;

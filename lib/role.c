@@ -9,9 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "mapping.h"
 #include "role.h"
 
 void ftr_pause_us(struct ftr_role *r, unsigned max_us)
@@ -62,6 +64,32 @@ void ftr_role_log(struct ftr_role *r, enum ftr_op op, uint64_t t0, uint64_t off,
 		  uint32_t gen, int res)
 {
 	ftr_role_log_arg(r, op, t0, off, len, gen, res, 0);
+}
+
+void ftr_role_writeback(struct ftr_role *r, uint32_t pmd)
+{
+	struct ftr_arena *a = r->arena;
+	uint64_t t0 = ftr_now_ns();
+	int err = sync_file_range(a->fd, (off_t)pmd * a->pmd, a->pmd, SYNC_FILE_RANGE_WAIT_BEFORE |
+				  SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER) ? errno : 0;
+
+	ftr_role_log(r, FTR_OP_SYNC, t0, (uint64_t)pmd * a->pmd, a->pmd, 0, err);
+}
+
+int ftr_role_collapse(struct ftr_role *r, uint32_t pmd)
+{
+	struct ftr_arena *a = r->arena;
+	uint64_t t0;
+	int err;
+
+	ftr_seqc_begin(&a->sh->collapse_any);
+	ftr_seqc_begin(&a->pmds[pmd].collapse);
+	t0 = ftr_now_ns();
+	err = madvise(a->map + (size_t)pmd * a->pmd, a->pmd, MADV_COLLAPSE) ? errno : 0;
+	ftr_seqc_end(&a->pmds[pmd].collapse);
+	ftr_seqc_end(&a->sh->collapse_any);
+	ftr_role_log(r, FTR_OP_COLLAPSE, t0, (uint64_t)pmd * a->pmd, a->pmd, 0, err);
+	return err;
 }
 
 int ftr_op_done(struct ftr_role *r, enum ftr_op op, uint64_t t0, uint64_t off, uint64_t len,

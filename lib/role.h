@@ -47,6 +47,8 @@ struct ftr_role_stats {
 	uint64_t own_calls_in_io;	/* ... of them the role's own */
 	uint64_t over_writeback;	/* collapser: calls that began with a mapped page of their
 					 * PMD under writeback (kpageflags) */
+	uint64_t own_collapses[2];	/* splitter: its own collapse calls, and those that left
+					 * a THP (splitter.c) */
 };
 
 struct ftr_role {
@@ -139,6 +141,15 @@ void ftr_role_log_span(struct ftr_role *r, enum ftr_op op, uint64_t t0, uint64_t
 /* The same with the op's replay argument (oplog.h, replay.h). */
 void ftr_role_log_arg(struct ftr_role *r, enum ftr_op op, uint64_t t0, uint64_t off, uint32_t len,
 		      uint32_t gen, int res, uint32_t arg);
+
+/* Writes PMD pmd back and waits, logged (FTR_OP_SYNC): known issues ask whether a
+ * block was still dirty. */
+void ftr_role_writeback(struct ftr_role *r, uint32_t pmd);
+/* MADV_COLLAPSE of PMD pmd by a role other than the collapser, for its own ends:
+ * bracketed as the collapser's calls are (a write it raced counts as racing a
+ * collapse) and logged (known issues take any collapse that ran with a write as
+ * evidence); its errno is not judged against the trace.  0 or errno. */
+int ftr_role_collapse(struct ftr_role *r, uint32_t pmd);
 
 void ftr_pause_us(struct ftr_role *r, unsigned max_us);
 /* Counts and logs one finished operation (err 0 or errno), then pauses up to pause us. */

@@ -289,6 +289,37 @@ static void note_calls(struct ftr_arena *a, struct ftr_ledger *l, const struct f
 	}
 }
 
+static int window_cmp(const void *x, const void *y)
+{
+	const struct ftr_window *a = x, *b = y;
+
+	return a->t0 < b->t0 ? -1 : a->t0 > b->t0;
+}
+
+/* The collapses other roles made of this epoch for their own ends (the splitter's,
+ * splitter.c): not matched with the trace, but a known issue's evidence is any
+ * collapse that ran with a write, and wants the windows in call order. */
+static void note_other_calls(struct ftr_arena *a, const struct ftr_roles *rs, struct ftr_ledger *l)
+{
+	const struct ftr_role *who = ftr_roles_collapser(rs);
+	size_t n0 = l->ncwin;
+
+	for (int i = 0; i < rs->nroles; i++) {
+		const struct ftr_oplog *g = rs->roles[i].log;
+		uint64_t head = __atomic_load_n(&g->head, __ATOMIC_ACQUIRE);
+
+		for (uint64_t k = ftr_oplog_first(g, head); &rs->roles[i] != who && k < head; k++) {
+			const struct ftr_op_entry *o = &g->e[k % g->cap];
+
+			if (o->epoch == l->epochs && o->op == FTR_OP_COLLAPSE)
+				ftr_ledger_add_window(l, &(struct ftr_window){ o->t0, o->t1, l->epochs, !o->res,
+									       o->off / a->pmd });
+		}
+	}
+	if (l->ncwin > n0)
+		qsort(l->cwin, l->ncwin, sizeof(*l->cwin), window_cmp);
+}
+
 /*
  * The madvise collapser's calls of this epoch against the events they caused
  * (outcome.h), or khugepaged's events.  The trace is drained every epoch in any case,
@@ -361,6 +392,7 @@ bool ftr_verify_epoch(struct ftr_arena *a, const struct ftr_roles *rs, struct ft
 	unsigned char *resident;
 
 	drain_trace(a, rs, l);
+	note_other_calls(a, rs, l);
 	if (racing) {
 		/* A racing role already saw something wrong: the quiesced checks follow. */
 		ftr_diag("%s", a->sh->fatal_msg);
