@@ -114,8 +114,9 @@ static int debugfs_split(struct ftr_role *r, uint32_t pmd, const struct ftr_repl
 		close(fd);
 	/* debugfs says nothing of folios it could not split (an extra reference): a THP
 	 * that is still one, with no collapse since, was not split, and evidence that
-	 * takes a split to have dropped a THP (known.c) must not count it. */
-	if (!ret && ftr_seqc_same(&a->pmds[pmd].collapse, col) && ftr_contract_is_thp(a, pmd, false))
+	 * takes a split to have dropped a THP (known.c) must not count it.  Not known
+	 * in khugepaged mode: khugepaged may have collapsed the range again already. */
+	if (!ret && !a->khugepaged && ftr_seqc_same(&a->pmds[pmd].collapse, col) && ftr_contract_is_thp(a, pmd, false))
 		ret = EBUSY;
 	ftr_seqc_end(&a->pmds[pmd].resplit);
 	ftr_seqc_end(&a->pmds[pmd].split);
@@ -178,6 +179,12 @@ static int write_page(struct ftr_role *r, uint32_t first, bool punch, int *err)
 static void own_collapse(struct ftr_role *r, uint32_t pmd)
 {
 	int err = ftr_role_collapse(r, pmd);
+
+	/* Once more after EAGAIN (a writer dirtied the range again, a folio was busy). */
+	if (err == EAGAIN) {
+		ftr_role_writeback(r, pmd);
+		err = ftr_role_collapse(r, pmd);
+	}
 
 	r->st->own_collapses[0]++;
 	r->st->own_collapses[1] += !err && ftr_contract_is_thp(r->arena, pmd, false);
@@ -295,7 +302,7 @@ static int splitter_op(struct ftr_role *r)
 			if (rop->op == FTR_OP_SYNC)
 				ftr_role_writeback(r, rop->off / a->pmd);
 			else
-				own_collapse(r, rop->off / a->pmd);
+				ftr_role_collapse(r, rop->off / a->pmd);
 			ftr_replay_advance(a->replay, r->id, 1);
 			return 0;
 		}
