@@ -59,6 +59,14 @@ static void broken(struct ftr_arena *a, uint32_t pmd, const char *fmt, ...)
  */
 enum { HOLDS_NOT, HOLDS, HOLDS_CUT, HOLDS_GONE };
 
+/* Whether a scan of what was just faulted in found pages unmapped again. */
+static bool any_unmapped(const struct ftr_folio_run *runs, int n)
+{
+	while (--n >= 0 && runs[n].order != -1)
+		;
+	return n >= 0;
+}
+
 static int pmd_holds(struct ftr_arena *a, uint32_t p, bool want_mapped, bool *mapped_known,
 		     char *why, size_t len)
 {
@@ -84,9 +92,7 @@ static int pmd_holds(struct ftr_arena *a, uint32_t p, bool want_mapped, bool *ma
 	snprintf(why, len, "its pages are %s, %s", str,
 		 mapped < 0 ? "PMD mapping not asked" : (size_t)mapped == a->pmd ? "mapped by the PMD" :
 		 "not mapped by the PMD");
-	while (--n >= 0 && runs[n].order != -1)
-		;
-	return n >= 0 ? HOLDS_GONE : HOLDS_NOT;
+	return any_unmapped(runs, n) ? HOLDS_GONE : HOLDS_NOT;
 }
 
 bool ftr_contract_after_call(struct ftr_arena *a, uint32_t pmd, uint64_t split0, uint64_t store0)
@@ -127,9 +133,7 @@ bool ftr_contract_is_thp(struct ftr_arena *a, uint32_t pmd, bool fault)
 		n = ftr_folio_scan(addr, a->pmd, runs, 8);
 		if (n == 1 && runs[0].order == pmd_order(a))
 			return true;
-		while (--n >= 0 && runs[n].order != -1)
-			;
-		if (n < 0)
+		if (!any_unmapped(runs, n))
 			return false;
 	}
 	return false;
