@@ -116,7 +116,8 @@ static int debugfs_split(struct ftr_role *r, uint32_t pmd, const struct ftr_repl
 	 * that is still one, with no collapse since, was not split, and evidence that
 	 * takes a split to have dropped a THP (known.c) must not count it.  Not known
 	 * in khugepaged mode: khugepaged may have collapsed the range again already. */
-	if (!ret && !a->khugepaged && ftr_seqc_same(&a->pmds[pmd].collapse, col) && ftr_contract_is_thp(a, pmd, false))
+	if (!ret && !a->khugepaged && ftr_seqc_same(&a->pmds[pmd].collapse, col) &&
+	    ftr_contract_is_thp(a, pmd, false))
 		ret = EBUSY;
 	ftr_seqc_end(&a->pmds[pmd].resplit);
 	ftr_seqc_end(&a->pmds[pmd].split);
@@ -309,7 +310,8 @@ static int splitter_op(struct ftr_role *r)
 	if (a->replay) {
 		if (!(rop = ftr_replay_peek(a->replay, r->id, r->epoch, 0)))
 			return ftr_pause_us(r, 1000), 0;
-		if (rop->op == FTR_OP_SYNC || rop->op == FTR_OP_COLLAPSE) {	/* a dirty split's own collapse */
+		/* a dirty split's own collapse, and its writeback first */
+		if (rop->op == FTR_OP_SYNC || rop->op == FTR_OP_COLLAPSE) {
 			if (rop->op == FTR_OP_SYNC)
 				ftr_role_writeback(r, rop->off / a->pmd);
 			else
