@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -140,7 +139,7 @@ static int op_pin_uring(struct ftr_role *r)
 		ftr_pause_us(r, 5000);	/* FOLL_LONGTERM refused: nothing to race */
 		return ftr_op_done(r, FTR_OP_READ, t0, off, iov.iov_len, -ret, 500);
 	}
-	col = madvise(a->map + off / a->pmd * a->pmd, a->pmd, MADV_COLLAPSE) ? errno : 0;
+	col = ftr_role_collapse(r, off / a->pmd);
 	ftr_oracle_snapshot(&a->oracle, first, n, s->pre);
 	io_uring_prep_write_fixed(io_uring_get_sqe(&s->ring), s->scratch, iov.iov_base, iov.iov_len, 0, 0);
 	ret = io_uring_submit_and_wait(&s->ring, 1);
