@@ -19,6 +19,7 @@
 #include "scenario.h"
 
 #define FTR_MAX_ROLES 48
+#define FTR_FATAL_BADS 8
 
 enum ftr_split_mode { FTR_SPLIT_NONE, FTR_SPLIT_DEBUGFS, FTR_SPLIT_PUNCH, FTR_SPLIT_PAGEOUT };
 
@@ -91,7 +92,9 @@ struct ftr_shared {
 	uint32_t epoch, phase, acks;
 	uint32_t seg_shift;	/* this epoch's segment boundary offset */
 	uint32_t fatal;		/* a role saw wrong data or a hard error */
-	struct ftr_bad fatal_bad;	/* first bad block a racing reader saw */
+	/* The first bad blocks a racing check saw: each needs its own evidence. */
+	struct ftr_bad fatal_bad[FTR_FATAL_BADS];
+	uint32_t fatal_nbad;
 	uint32_t fatal_role;
 	uint64_t fatal_off;
 	char fatal_msg[200];

@@ -47,16 +47,16 @@ static bool as_check(struct ftr_role *r, const char *map, uint64_t off, const ui
 {
 	struct ftr_arena *a = r->arena;
 	char *copy = as_copy(map, a->pmd);
-	struct ftr_bad bad;
+	struct ftr_bad bad[FTR_FATAL_BADS];
 	uint32_t nbad;
 
 	if (!copy)
 		return true;
-	nbad = ftr_oracle_check(&a->oracle, copy, off / FTR_BLOCK, a->pmd / FTR_BLOCK, pre, &bad, 1, NULL);
+	nbad = ftr_oracle_check(&a->oracle, copy, off / FTR_BLOCK, a->pmd / FTR_BLOCK, pre, bad, FTR_FATAL_BADS, NULL);
 	free(copy);
 	if (!nbad)
 		return true;
-	ftr_fatal(r, &bad, "%s: another mapping of [%#llx, +PMD) shows wrong data", r->name,
+	ftr_fatal(r, bad, nbad, "%s: another mapping of [%#llx, +PMD) shows wrong data", r->name,
 		  (unsigned long long)off);
 	return false;
 }

@@ -13,7 +13,7 @@
 
 #include "control.h"
 
-void ftr_fatal(struct ftr_role *r, const struct ftr_bad *bad, const char *fmt, ...)
+void ftr_fatal(struct ftr_role *r, const struct ftr_bad *bad, uint32_t nbad, const char *fmt, ...)
 {
 	struct ftr_shared *sh = r->arena->sh;
 	uint32_t zero = 0;
@@ -24,8 +24,9 @@ void ftr_fatal(struct ftr_role *r, const struct ftr_bad *bad, const char *fmt, .
 					 __ATOMIC_ACQUIRE))
 		return;
 	sh->fatal_role = r->id;
-	if (bad)
-		sh->fatal_bad = *bad;
+	sh->fatal_nbad = nbad < FTR_FATAL_BADS ? nbad : FTR_FATAL_BADS;
+	for (uint32_t i = 0; i < sh->fatal_nbad; i++)
+		sh->fatal_bad[i] = bad[i];
 	va_start(ap, fmt);
 	vsnprintf(sh->fatal_msg, sizeof(sh->fatal_msg), fmt, ap);
 	va_end(ap);

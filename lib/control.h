@@ -24,8 +24,9 @@ void ftr_contract_fail(struct ftr_role *r, const char *fmt, ...) __attribute__((
  * of that issue (known.h): still a failure, unless a waiver covers it. */
 void ftr_contract_known(struct ftr_role *r, enum ftr_known_id id, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-/* A role saw wrong data (bad != NULL) or a hard error: the first one is reported. */
-void ftr_fatal(struct ftr_role *r, const struct ftr_bad *bad, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+/* A role saw nbad blocks of wrong data (up to FTR_FATAL_BADS of them described in bad)
+ * or a hard error (nbad 0): the first one is reported. */
+void ftr_fatal(struct ftr_role *r, const struct ftr_bad *bad, uint32_t nbad, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 #endif

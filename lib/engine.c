@@ -91,7 +91,7 @@ static void *role_main(void *arg)
 				r->st->overlaps++;
 			__atomic_store_n(&r->st->in_op, 0, __ATOMIC_RELAXED);
 			if (ret < 0) {
-				ftr_fatal(r, NULL, "%s: %s", r->name, strerror(-ret));
+				ftr_fatal(r, NULL, 0, "%s: %s", r->name, strerror(-ret));
 				break;
 			}
 		}
@@ -510,7 +510,7 @@ void ftr_engine_run(const struct ftr_scenario *sc, struct ftr_env *env)
 		 * put right), a splat (the kernel is not to be trusted now), nor in a replay
 		 * (it reproduces the run up to its failure). */
 		if ((!ok || load32(&e->a.sh->fatal)) && e->l.data_bad && !e->l.broken[0] && !e->a.replay &&
-		    !env->kmsg.nr_splats && !(load32(&e->a.sh->fatal) && e->a.sh->fatal_bad.cls == FTR_OK))
+		    !env->kmsg.nr_splats && !(load32(&e->a.sh->fatal) && !e->a.sh->fatal_nbad))
 			ok = repair(e);
 		/* Here, with every role quiesced, its counters can be read without a race. */
 		if (sc->progress)

@@ -48,49 +48,79 @@ static int missing(enum ftr_known_id id, const char *fmt, ...)
 	return -1;
 }
 
+/* Whether the zero-range churn zeroed another part of off's page while [r0, r1]:
+ * that fallocate() in *z, its role's name in *who. */
+static bool zeroed_beside(const struct ftr_arena *a, const struct ftr_roles *rs, uint32_t epoch,
+			  uint64_t off, uint64_t r0, uint64_t r1, struct ftr_op_entry *z, const char **who)
+{
+	struct ftr_op_hit hits[64];
+	uint64_t page = off & ~(uint64_t)(a->psz - 1);
+	int n = ftr_ev_epoch_ops(rs, epoch, page, a->psz, FTR_OP_PUNCH, hits, 64);
+
+	for (int i = 0; i < n; i++) {
+		const struct ftr_role *r = &rs->roles[hits[i].role];
+		const struct ftr_op_entry *o = &hits[i].e;
+
+		if (r->ops == &ftr_churn_zero && o->t0 <= r1 && o->t1 >= r0 &&
+		    (off + FTR_BLOCK <= o->off || off >= o->off + o->len)) {
+			*who = r->name, *z = *o;
+			return true;
+		}
+	}
+	return false;
+}
+
 /*
- * The racing reader's zeros: it saw zeros in a block nobody was writing while another
+ * The racing reader's zeros: it saw zeros in blocks nobody was writing while another
  * role's fallocate(ZERO_RANGE) of a different part of the same page ran, and no check
- * after quiescing found anything wrong.
+ * after quiescing found anything wrong.  Every block the read saw bad must be
+ * described and have such a zero-range of its own page.
  */
 static int zero_beside(const struct ftr_arena *a, const struct ftr_roles *rs, const struct ftr_ledger *l, char *ev, size_t len, enum ftr_known_id *id)
 {
 	const struct ftr_bad_rec *rec = l->nbads ? &l->bads[0] : NULL;
-	uint64_t off, page, r0 = 0, r1 = 0;
+	uint64_t off, r0 = 0, r1 = 0;
 	struct ftr_op_hit hits[64];
+	struct ftr_op_entry z, z0;
+	const char *who = NULL, *who0 = NULL;
 	int n, seen = 0;
 
 	*id = FTR_KI_ZERO_BESIDE;
 	if (!rec || rec->stage != FTR_ST_RACING || rec->b.cls != FTR_ZERO)
 		return 0;
-	if (l->nbads > 1)
-		return missing(FTR_KI_ZERO_BESIDE, "%zu more bad blocks after quiescing", l->nbads - 1);
+	for (size_t i = 1; i < l->nbads; i++)
+		if (l->bads[i].stage != FTR_ST_RACING)
+			return missing(FTR_KI_ZERO_BESIDE, "%zu bad blocks after quiescing", l->nbads - i);
 	off = (uint64_t)rec->b.block * FTR_BLOCK;
-	page = off & ~(uint64_t)(a->psz - 1);
-	/* The read that saw it: a reader logs how many bad blocks it saw, and saw one. */
+	/* The read that saw them (the first role to see wrong data reported them) logged
+	 * how many bad blocks it saw. */
 	n = ftr_ev_epoch_ops(rs, rec->epoch, off, FTR_BLOCK, FTR_OP_READ, hits, 64);
 	for (int i = 0; i < n; i++)
-		if (hits[i].e.res > 0)
+		if (hits[i].e.res > 0 && hits[i].role == a->sh->fatal_role)
 			r0 = hits[i].e.t0, r1 = hits[i].e.t1, seen = hits[i].e.res;
-	if (r1 && seen != 1)
-		return missing(FTR_KI_ZERO_BESIDE, "the racing read saw %d bad blocks, not the one", seen);
-	n = ftr_ev_epoch_ops(rs, rec->epoch, page, a->psz, FTR_OP_PUNCH, hits, 64);
-	for (int i = 0; i < n && r1; i++) {
-		const struct ftr_role *r = &rs->roles[hits[i].role];
-		const struct ftr_op_entry *o = &hits[i].e;
+	if (!r1)
+		return missing(FTR_KI_ZERO_BESIDE, "no logged read saw block %u bad", rec->b.block);
+	if ((size_t)seen != l->nbads)
+		return missing(FTR_KI_ZERO_BESIDE, "the racing read saw %d bad blocks, %zu of them described",
+			       seen, l->nbads);
+	for (size_t i = 0; i < l->nbads; i++) {
+		const struct ftr_bad_rec *b = &l->bads[i];
 
-		if (r->ops == &ftr_churn_zero &&
-		    o->t0 <= r1 && o->t1 >= r0 && (off + FTR_BLOCK <= o->off || off >= o->off + o->len)) {
-			snprintf(ev, len, "a read at t=%.6fs..%.6fs saw zeros in block %u (offset %#llx) while "
-				 "%s zeroed [%#llx, %#llx) of the same page at t=%.6fs..%.6fs; every check after "
-				 "quiescing found the block intact", r0 / 1e9, r1 / 1e9, rec->b.block,
-				 (unsigned long long)off, r->name, (unsigned long long)o->off,
-				 (unsigned long long)(o->off + o->len), o->t0 / 1e9, o->t1 / 1e9);
-			return 1;
-		}
+		off = (uint64_t)b->b.block * FTR_BLOCK;
+		if (b->b.cls != FTR_ZERO || b->epoch != rec->epoch)
+			return missing(FTR_KI_ZERO_BESIDE, "block %u read %s", b->b.block, ftr_class_name(b->b.cls));
+		if (!zeroed_beside(a, rs, rec->epoch, off, r0, r1, i ? &z : &z0, i ? &who : &who0))
+			return missing(FTR_KI_ZERO_BESIDE, "no zero-range of another part of block %u's page "
+				       "overlapped the read", b->b.block);
 	}
-	return missing(FTR_KI_ZERO_BESIDE, "no zero-range of another part of page %#llx overlapped the read",
-		       (unsigned long long)page);
+	off = (uint64_t)rec->b.block * FTR_BLOCK;
+	snprintf(ev, len, "a read at t=%.6fs..%.6fs saw zeros in block %u (offset %#llx)%s while %s zeroed "
+		 "[%#llx, %#llx) of the same page at t=%.6fs..%.6fs%s; every check after quiescing found "
+		 "the blocks intact", r0 / 1e9, r1 / 1e9, rec->b.block, (unsigned long long)off,
+		 l->nbads > 1 ? " and more" : "", who0, (unsigned long long)z0.off,
+		 (unsigned long long)(z0.off + z0.len), z0.t0 / 1e9, z0.t1 / 1e9,
+		 l->nbads > 1 ? " (each of the others beside a zero-range of its own page)" : "");
+	return 1;
 }
 
 /* The O_DIRECT read of block b, against its last completed version. */

@@ -66,7 +66,8 @@ static int pin_setup(struct ftr_role *r)
 static void pin_check(struct ftr_role *r, const char *via, const char *data, uint32_t first, uint32_t n)
 {
 	struct pin_state *s = ((struct role_priv *)r->priv)->churn;
-	struct ftr_bad bad;
+	struct ftr_bad bad[FTR_FATAL_BADS];
+	uint32_t nbad;
 
 	/* A punch or an O_DIRECT write drops pinned pages from the page cache: the pin
 	 * then holds pages the file no longer has, and the data through it may lag by
@@ -75,8 +76,8 @@ static void pin_check(struct ftr_role *r, const char *via, const char *data, uin
 		r->st->unchecked_blocks += n;
 		return;
 	}
-	if (ftr_oracle_check(&r->arena->oracle, data, first, n, s->pre, &bad, 1, NULL))
-		ftr_fatal(r, &bad, "%s: data that went through %s differs from the file", r->name, via);
+	if ((nbad = ftr_oracle_check(&r->arena->oracle, data, first, n, s->pre, bad, FTR_FATAL_BADS, NULL)))
+		ftr_fatal(r, bad, nbad, "%s: data that went through %s differs from the file", r->name, via);
 }
 
 /* A random page-aligned range of one PMD of the mapping. */

@@ -147,7 +147,7 @@ static int reader_op(struct ftr_role *r)
 	struct ftr_arena *a = r->arena;
 	uint32_t n = ftr_rng_range(&r->rng, 1, p->read_max / FTR_BLOCK), first, nbad, unchecked = 0;
 	uint64_t t0 = ftr_now_ns();
-	struct ftr_bad bad;
+	struct ftr_bad bad[FTR_FATAL_BADS];
 	size_t off, len;
 	ssize_t got;
 
@@ -163,14 +163,14 @@ static int reader_op(struct ftr_role *r)
 		uint64_t v = __atomic_load_n(&a->oracle.inflight[first + b], __ATOMIC_ACQUIRE);
 
 		if (ftr_ver_path(v) != FTR_P_TRUNC || v == p->pre[b]) {
-			ftr_fatal(r, NULL, "%s: %s of [%#zx, %#zx) stopped at %#zx, inside the file",
+			ftr_fatal(r, NULL, 0, "%s: %s of [%#zx, %#zx) stopped at %#zx, inside the file",
 				  r->name, ftr_read_names[r->mode], off, off + len, off + got);
 			return 0;
 		}
 		unchecked++;
 	}
 	n = got / FTR_BLOCK;
-	nbad = ftr_oracle_check(&a->oracle, p->buf, first, n, p->pre, &bad, 1, &unchecked);
+	nbad = ftr_oracle_check(&a->oracle, p->buf, first, n, p->pre, bad, FTR_FATAL_BADS, &unchecked);
 	r->st->ops++;
 	r->st->bytes += got;
 	r->st->checked_blocks += n - (unchecked < n ? unchecked : n);
@@ -178,7 +178,7 @@ static int reader_op(struct ftr_role *r)
 	ftr_role_log(r, FTR_OP_READ, t0, off, len, 0, nbad);
 	ftr_pause_us(r, a->sc->pause_us);
 	if (nbad)
-		ftr_fatal(r, &bad, "%s saw %u bad blocks in [%#zx, %#zx) while racing", r->name, nbad,
+		ftr_fatal(r, bad, nbad, "%s saw %u bad blocks in [%#zx, %#zx) while racing", r->name, nbad,
 			  off, off + len);
 	return 0;
 }

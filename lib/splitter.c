@@ -228,11 +228,11 @@ static int dirty_split(struct ftr_role *r, uint32_t first, uint32_t second, cons
 {
 	struct role_priv *p = r->priv;
 	struct ftr_arena *a = r->arena;
-	uint32_t n = a->psz / FTR_BLOCK, pmd = (uint64_t)first * FTR_BLOCK / a->pmd, arg = 0, gen = 0;
+	uint32_t n = a->psz / FTR_BLOCK, pmd = (uint64_t)first * FTR_BLOCK / a->pmd, arg = 0, gen = 0, nbad;
 	uint64_t off = (uint64_t)first * FTR_BLOCK, t0 = ftr_now_ns();
 	char *disk = p->buf + a->psz;
 	int ret = 0, c = write_page(r, first, false, &ret), dfd;
-	struct ftr_bad bad;
+	struct ftr_bad bad[FTR_FATAL_BADS];
 	bool thp;
 
 	if (c <= 0)
@@ -277,15 +277,15 @@ static int dirty_split(struct ftr_role *r, uint32_t first, uint32_t second, cons
 	if (c > 0 && !ret) {
 		dfd = open(a->path, O_RDONLY | O_DIRECT | O_CLOEXEC);
 		if (dfd < 0 || pread(dfd, disk, a->psz, off) != (ssize_t)a->psz) {
-			ftr_fatal(r, NULL, "%s: the O_DIRECT read of page %#llx after a dirty split: %s", r->name,
+			ftr_fatal(r, NULL, 0, "%s: the O_DIRECT read of page %#llx after a dirty split: %s", r->name,
 				  (unsigned long long)off, strerror(errno));
 		} else {
 			r->st->checked_blocks += n, r->st->thp_checked += thp, r->st->dirty_splits++;
-			if (ftr_oracle_check(&a->oracle, disk, first, n, NULL, &bad, 1, NULL))
-				ftr_fatal(r, &bad, "%s: the page at %#llx, written by write() into PMD %u (%s), then "
+			if ((nbad = ftr_oracle_check(&a->oracle, disk, first, n, NULL, bad, FTR_FATAL_BADS, NULL)))
+				ftr_fatal(r, bad, nbad, "%s: the page at %#llx, written by write() into PMD %u (%s), then "
 					  "split, read back from the disk with O_DIRECT: block %u holds older data",
 					  r->name, (unsigned long long)off, pmd, thp ? "a THP" : "not a THP",
-					  bad.block);
+					  bad[0].block);
 		}
 		if (dfd >= 0)
 			close(dfd);

@@ -396,8 +396,7 @@ bool ftr_verify_epoch(struct ftr_arena *a, const struct ftr_roles *rs, struct ft
 	if (racing) {
 		/* A racing role already saw something wrong: the quiesced checks follow. */
 		ftr_diag("%s", a->sh->fatal_msg);
-		if (a->sh->fatal_bad.cls != FTR_OK)
-			record_bad(a, rs, l, FTR_ST_RACING, &a->sh->fatal_bad, 1);
+		record_bad(a, rs, l, FTR_ST_RACING, a->sh->fatal_bad, a->sh->fatal_nbad);
 		l->data_bad = true;
 	}
 	ftr_contract_epoch(a, l);

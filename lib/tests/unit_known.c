@@ -64,6 +64,7 @@ static void bad(enum ftr_stage stage, uint32_t block, enum ftr_class cls, unsign
 static void reset(unsigned wpath)
 {
 	static uint64_t oracle_mem[2 * NBLOCKS];
+	static struct ftr_shared sh;
 	char buf[NBLOCKS * FTR_BLOCK];
 	int fd;
 
@@ -72,6 +73,8 @@ static void reset(unsigned wpath)
 	memset(&e, 0, sizeof(e));
 	e.a.sc = &sc;
 	e.a.env = &env;
+	memset(&sh, 0, sizeof(sh));
+	e.a.sh = &sh;
 	e.a.psz = 4096;
 	e.a.pmd = 2 << 20;
 	e.a.nblocks = NBLOCKS;
@@ -417,9 +420,24 @@ static void test_zero_beside(void)
 	e.rs.roles[1].log->head = 0;
 	log_op(1, FTR_OP_PUNCH, 1500, 2500, 2, 1, 0);
 	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_NONE);
-	zero_run();	/* the racing read saw more bad blocks than the one it kept */
+	zero_run();	/* the racing read saw more bad blocks than it kept */
 	e.rs.roles[0].log->head = 0;
 	log_op(0, FTR_OP_READ, 1000, 2000, 0, 16, 3);
+	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_NONE);
+	zero_run();	/* two blocks, each beside a zero-range of its own page */
+	e.rs.roles[0].log->head = 0;
+	log_op(0, FTR_OP_READ, 1000, 2000, 0, 16, 2);
+	log_op(1, FTR_OP_PUNCH, 1200, 1300, 8, 1, 0);
+	bad(FTR_ST_RACING, 9, FTR_ZERO, FTR_P_WRITE);
+	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_ZERO_BESIDE);
+	CHECK(strstr(ev, "each of the others") != NULL);
+	zero_run();	/* ... the second one without its zero-range */
+	e.rs.roles[0].log->head = 0;
+	log_op(0, FTR_OP_READ, 1000, 2000, 0, 16, 2);
+	bad(FTR_ST_RACING, 9, FTR_ZERO, FTR_P_WRITE);
+	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_NONE);
+	zero_run();	/* the read that saw it belongs to a role that reported nothing */
+	e.a.sh->fatal_role = 1;
 	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_NONE);
 	zero_run();	/* the fallocate() call ended before the read began */
 	e.rs.roles[1].log->head = 0;
