@@ -19,7 +19,7 @@
 #include "scenario.h"
 
 #define FTR_MAX_ROLES 48
-#define FTR_FATAL_BADS 8
+#define FTR_FATAL_BADS 32	/* a zero-range leaves up to 14 beside it (known.c) */
 
 enum ftr_split_mode { FTR_SPLIT_NONE, FTR_SPLIT_DEBUGFS, FTR_SPLIT_PUNCH, FTR_SPLIT_PAGEOUT };
 
