@@ -26,11 +26,26 @@ int ftr_seg_owner(const struct ftr_arena *a, uint32_t epoch, uint32_t seg)
 {
 	uint32_t first, n;
 
+	uint32_t pmd = ftr_owned_pmd(a, epoch), per_pmd = a->pmd / FTR_BLOCK;
+
 	/* The tail role owns the last two segments' worth of the file, always. */
 	ftr_seg_range(a, seg, &first, &n);
 	if (a->tail_owner >= 0 && (uint64_t)(first + n) * FTR_BLOCK + 2 * a->seg > a->size)
 		return a->tail_owner;
+	if (pmd != UINT32_MAX && first < (pmd + 1) * per_pmd && first + n > pmd * per_pmd)
+		return a->pmd_owner;
 	return ftr_mix64(a->seed ^ (uint64_t)epoch << 32 ^ seg) % a->nowners;
+}
+
+uint32_t ftr_owned_pmd(const struct ftr_arena *a, uint32_t epoch)
+{
+	/* Not the last PMD where the tail role owns the file's end; every other epoch,
+	 * so that each PMD still meets every writer most of the time. */
+	uint32_t n = a->npmds - (a->tail_owner >= 0);
+
+	if (a->pmd_owner < 0 || epoch % 2 || !n)
+		return UINT32_MAX;
+	return ftr_mix64(a->seed ^ 0x9d5a ^ (uint64_t)epoch << 32) % n;
 }
 
 bool ftr_pmd_collapsed(const struct ftr_arena *a, uint32_t pmd)

@@ -124,6 +124,8 @@ struct ftr_arena {
 	int nowners;
 	int owner_role[FTR_MAX_ROLES];	/* owner index -> role id */
 	int tail_owner;			/* owner index of the tail role, or -1 */
+	int pmd_owner;			/* owner index of the role that owns a whole PMD
+					 * in even epochs (ftr_owned_pmd()), or -1 */
 	enum ftr_split_mode split;
 	bool khugepaged;
 	struct ftr_replay *replay;	/* sc->replay: roles take their ops from it */
@@ -137,6 +139,9 @@ struct ftr_arena {
 void ftr_seg_range(const struct ftr_arena *a, uint32_t seg, uint32_t *first, uint32_t *n);
 /* The owner index of segment seg in epoch; the tail role owns the end of the file. */
 int ftr_seg_owner(const struct ftr_arena *a, uint32_t epoch, uint32_t seg);
+/* The PMD the pmd_owner owns whole in epoch (every segment that touches it), or
+ * UINT32_MAX: only a write() of a whole folio leaves a dirty THP that xfs lets split. */
+uint32_t ftr_owned_pmd(const struct ftr_arena *a, uint32_t epoch);
 /* Whether a collapse of pmd returned 0 and nothing split it since. */
 bool ftr_pmd_collapsed(const struct ftr_arena *a, uint32_t pmd);
 /* Diagnostics: the THP state of pmd and its counters, as tools/thpmap shows them. */

@@ -332,7 +332,7 @@ static int engine_setup(struct ftr_engine *e, const struct ftr_scenario *sc, str
 	e->a.npmds = e->a.size / e->a.pmd;
 	e->a.nseg = e->a.size / e->a.seg + 1;
 	e->a.fd = -1;
-	e->a.tail_owner = -1;
+	e->a.tail_owner = e->a.pmd_owner = -1;
 	e->a.map = e->a.map2 = MAP_FAILED;
 	snprintf(e->a.path, sizeof(e->a.path), "%s/ftr%d", env->dir, getpid());
 	if (ftr_roster_build(&e->a, &e->rs))

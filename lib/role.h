@@ -49,6 +49,8 @@ struct ftr_role_stats {
 					 * PMD under writeback (kpageflags) */
 	uint64_t own_collapses[2];	/* splitter: its own collapse calls, and those that left
 					 * a THP (splitter.c) */
+	uint64_t whole_splits[2];	/* splitter: whole-PMD writes into a THP, and those split
+					 * and read back from the disk */
 };
 
 struct ftr_role {

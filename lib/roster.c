@@ -125,7 +125,7 @@ int ftr_roster_build(struct ftr_arena *a, struct ftr_roles *rs)
 	const struct ftr_opts *o = a->env->opts;
 	const char *split = sc->split ?: "auto";
 	char why[160];
-	int i, n;
+	int i, n, splitter = -1;
 
 	if (parse_mix(a, rs, sc->writers, FTR_R_WRITER, o->threads))
 		return -1;
@@ -161,8 +161,10 @@ int ftr_roster_build(struct ftr_arena *a, struct ftr_roles *rs)
 		snprintf(name, sizeof(name), "%s-splitter", split_modes[a->split]);
 		add_role(a, rs, FTR_R_SPLITTER, a->split, name);
 		/* It owns pages like a writer: to rewrite what it punched, or for dirty splits. */
-		if (ftr_splitter_owns(a))
+		if (ftr_splitter_owns(a)) {
+			splitter = a->nowners;
 			a->owner_role[a->nowners++] = rs->nroles - 1;
+		}
 	}
 	if (!sc->collapse || !strcmp(sc->collapse, "madvise")) {
 		add_role(a, rs, FTR_R_COLLAPSER, 0, "collapser");
@@ -172,6 +174,10 @@ int ftr_roster_build(struct ftr_arena *a, struct ftr_roles *rs)
 	}
 	else if (!strcmp(sc->collapse, "khugepaged"))
 		a->khugepaged = true, add_role(a, rs, FTR_R_KHUGEPAGED, 0, "khugepaged-watch");
+	/* Through debugfs, a whole PMD at times, for dirty splits of a whole THP that it
+	 * collapses itself: not where only khugepaged collapses. */
+	if (splitter >= 0 && a->split == FTR_SPLIT_DEBUGFS && !a->khugepaged)
+		a->pmd_owner = splitter;
 	if (parse_mix(a, rs, sc->churn, FTR_R_CHURN, 0))
 		return -1;
 	for (i = 0; i < rs->nroles; i++) {

@@ -11,10 +11,18 @@
  * two (always on a THP), on a page it owns: collapse its PMD if no THP is there,
  * pwrite() the page, split the PMD (debugfs, or a punch of another page), and read the
  * page with O_DIRECT, which writes the range back first and then reads the disk.
+ *
+ * That split rarely happens: a dirty large folio with private data is not split
+ * (__folio_split() -> filemap_release_folio(); tools/repro/dirty-thp-split measured
+ * it on 7.2).  A pwrite() of part of a folio attaches iomap's per-block state on xfs,
+ * and ext4 attaches buffer heads to every folio it writes.  So in the epochs where
+ * the splitter owns a whole PMD (ftr_owned_pmd()), it writes all of it in one
+ * pwrite(), which leaves xfs a dirty THP with nothing attached, and splits that.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -143,27 +151,37 @@ static unsigned write_path(const struct ftr_role *r)
 	return r->mode == FTR_SPLIT_PUNCH ? FTR_P_PUNCH : FTR_P_PWRITE;
 }
 
+/* The buffer for a write of len bytes, and as much after it for the disk's copy. */
+static char *buf_for(struct ftr_role *r, size_t len)
+{
+	struct role_priv *p = r->priv;
+
+	return len > r->arena->psz ? p->churn : p->buf;
+}
+
 /*
- * Writes the page at block first, after punching it if punch (a split of the folio
- * around it, and a write for the seal too).  1 when done (*err: the punch's errno),
- * 0 when its PMD is sealed, -errno when the write failed.
+ * Writes len bytes (a page, or a whole PMD) at block first, after punching them if
+ * punch (a split of the folio around a page, and a write for the seal too).  1 when
+ * done (*err: the punch's errno), 0 when its PMD is sealed, -errno when the write
+ * failed.
  */
-static int write_page(struct ftr_role *r, uint32_t first, bool punch, int *err)
+static int write_range(struct ftr_role *r, uint32_t first, size_t len, bool punch, int *err)
 {
 	enum ftr_also also = punch ? FTR_ALSO_RESPLIT : FTR_ALSO_NONE;
 	struct role_priv *p = r->priv;
 	struct ftr_arena *a = r->arena;
 	uint64_t off = (uint64_t)first * FTR_BLOCK;
-	uint32_t n = a->psz / FTR_BLOCK;
+	uint32_t n = len / FTR_BLOCK;
+	char *buf = buf_for(r, len);
 	int c;
 
-	if (!ftr_extent_begin(a, off, a->psz, also))
+	if (!ftr_extent_begin(a, off, len, also))
 		return 0;
-	ftr_oracle_begin_stamp(&a->oracle, p->buf, first, n, write_path(r));
-	*err = punch && fallocate(p->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, a->psz) ? errno : 0;
-	/* The oracle wants the page written whether or not the punch worked. */
-	c = ftr_pwrite_full(p->fd, p->buf, a->psz, off);
-	ftr_extent_end(a, off, a->psz, also);
+	ftr_oracle_begin_stamp(&a->oracle, buf, first, n, write_path(r));
+	*err = punch && fallocate(p->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len) ? errno : 0;
+	/* The oracle wants the range written whether or not the punch worked. */
+	c = ftr_pwrite_full(p->fd, buf, len, off);
+	ftr_extent_end(a, off, len, also);
 	if (c)
 		return c;
 	ftr_oracle_commit(&a->oracle, first, n);
@@ -219,21 +237,27 @@ static bool dirty_split_pages(struct ftr_role *r, uint32_t pmd, bool thp, bool s
 	return true;
 }
 
-/*
- * Writes the page at block first, splits its PMD (debugfs, or a punch of the page at
- * block second), and reads the page from the disk.  srop: the recorded split or punch
- * that followed the write (--replay).
- */
-static int dirty_split(struct ftr_role *r, uint32_t first, uint32_t second, const struct ftr_replay_op *srop)
+/* Whether the folio of the page at off is dirty (kpageflags; the page is mapped). */
+static bool page_dirty(struct ftr_arena *a, uint64_t off)
 {
-	struct role_priv *p = r->priv;
+	return ftr_pages_with_flag(a->map + off, a->psz, FTR_KPF_DIRTY) == 1;
+}
+
+/*
+ * Writes len bytes (a page, or its whole PMD) at block first, splits the PMD (debugfs,
+ * or a punch of the page at block second), and reads them from the disk.  srop: the
+ * recorded split or punch that followed the write (--replay).
+ */
+static int dirty_split(struct ftr_role *r, uint32_t first, size_t len, uint32_t second,
+		       const struct ftr_replay_op *srop)
+{
 	struct ftr_arena *a = r->arena;
-	uint32_t n = a->psz / FTR_BLOCK, pmd = (uint64_t)first * FTR_BLOCK / a->pmd, arg = 0, gen = 0, nbad;
+	uint32_t n = len / FTR_BLOCK, pmd = (uint64_t)first * FTR_BLOCK / a->pmd, arg = 0, gen = 0, nbad;
 	uint64_t off = (uint64_t)first * FTR_BLOCK, t0 = ftr_now_ns();
-	char *disk = p->buf + a->psz;
-	int ret = 0, c = write_page(r, first, false, &ret), dfd;
+	char *disk = buf_for(r, len) + len;
+	int ret = 0, c = write_range(r, first, len, false, &ret), dfd;
 	struct ftr_bad bad[FTR_FATAL_BADS];
-	bool thp;
+	bool thp, dirty = false;
 
 	if (c <= 0)
 		return c ? c : (ftr_pause_us(r, 1000), 0);
@@ -245,17 +269,20 @@ static int dirty_split(struct ftr_role *r, uint32_t first, uint32_t second, cons
 	 * (cached, no IO) maps it again, by the PMD where it is still one folio. */
 	(void)*(volatile char *)(a->map + off);
 	thp = ftr_contract_is_thp(a, pmd, false);
-	ftr_role_log_entry(r, &(struct ftr_op_entry){ .t0 = t0, .t1 = ftr_now_ns(), .off = off, .len = a->psz,
+	r->st->whole_splits[0] += thp && len == a->pmd;
+	ftr_role_log_entry(r, &(struct ftr_op_entry){ .t0 = t0, .t1 = ftr_now_ns(), .off = off, .len = len,
 			   .gen = ftr_ver_gen(__atomic_load_n(&a->oracle.done[first], __ATOMIC_ACQUIRE)),
 			   .op = FTR_OP_WRITE, .path = write_path(r) });
 	t0 = ftr_now_ns();
 	if (r->mode == FTR_SPLIT_DEBUGFS) {
 		if (srop)
 			arg = srop->arg, gen = srop->gen;
-		/* A THP kept whole (EBUSY: debugfs skips a folio it cannot lock or that
-		 * holds extra references) is tried a few more times: in a collapse_uring
-		 * run on 7.2 xfs, 5 of the splitter's 8 fresh THPs were kept whole. */
+		/* A THP kept whole (EBUSY: debugfs skips a folio it cannot lock, that
+		 * holds extra references, or that is dirty with private data) is tried a
+		 * few more times.  Whether it was still dirty is asked before each try:
+		 * writeback may have cleaned it meanwhile. */
 		for (int tries = 0; tries < (srop ? 1 : 4); tries++) {
+			dirty = thp && page_dirty(a, off);
 			ret = debugfs_split(r, pmd, srop, &arg, &gen);
 			ftr_role_log_arg(r, FTR_OP_SPLIT, t0, (uint64_t)pmd * a->pmd, a->pmd, gen, ret, arg);
 			if (ret != EBUSY)
@@ -265,7 +292,8 @@ static int dirty_split(struct ftr_role *r, uint32_t first, uint32_t second, cons
 		}
 	} else if (!a->replay || srop) {
 		second = srop ? srop->off / FTR_BLOCK : second;
-		if ((c = write_page(r, second, true, &ret)) > 0)
+		dirty = thp && page_dirty(a, off);
+		if ((c = write_range(r, second, a->psz, true, &ret)) > 0)
 			ftr_role_log(r, FTR_OP_PUNCH, t0, (uint64_t)second * FTR_BLOCK, a->psz, 0, ret);
 	} else {
 		c = 0;	/* the record ends with the write */
@@ -273,18 +301,20 @@ static int dirty_split(struct ftr_role *r, uint32_t first, uint32_t second, cons
 	if (c > 0)
 		ftr_op_count(r, ret);
 	if (c > 0 && !ret && a->env->opts->inject == FTR_INJECT_SPLIT_CLEAN && !r->st->dirty_splits)
-		ftr_disk_stale(a, p->fd, first);
+		ftr_disk_stale(a, ((struct role_priv *)r->priv)->fd, first);
 	if (c > 0 && !ret) {
 		dfd = open(a->path, O_RDONLY | O_DIRECT | O_CLOEXEC);
-		if (dfd < 0 || pread(dfd, disk, a->psz, off) != (ssize_t)a->psz) {
-			ftr_fatal(r, NULL, 0, "%s: the O_DIRECT read of page %#llx after a dirty split: %s", r->name,
-				  (unsigned long long)off, strerror(errno));
+		if (dfd < 0 || pread(dfd, disk, len, off) != (ssize_t)len) {
+			ftr_fatal(r, NULL, 0, "%s: the O_DIRECT read of [%#llx, +%#zx) after a dirty split: %s",
+				  r->name, (unsigned long long)off, len, strerror(errno));
 		} else {
-			r->st->checked_blocks += n, r->st->thp_checked += thp, r->st->dirty_splits++;
+			r->st->checked_blocks += n, r->st->thp_checked += dirty, r->st->dirty_splits++;
+			r->st->whole_splits[1] += dirty && len == a->pmd;
 			if ((nbad = ftr_oracle_check(&a->oracle, disk, first, n, NULL, bad, FTR_FATAL_BADS, NULL)))
-				ftr_fatal(r, bad, nbad, "%s: the page at %#llx, written by write() into PMD %u (%s), then "
-					  "split, read back from the disk with O_DIRECT: block %u holds older data",
-					  r->name, (unsigned long long)off, pmd, thp ? "a THP" : "not a THP",
+				ftr_fatal(r, bad, nbad, "%s: [%#llx, +%#zx), written by one write() into PMD %u (%s), "
+					  "then split, read back from the disk with O_DIRECT: block %u holds older data",
+					  r->name, (unsigned long long)off, len, pmd,
+					  dirty ? "a dirty THP" : thp ? "a THP written back before the split" : "not a THP",
 					  bad[0].block);
 		}
 		if (dfd >= 0)
@@ -294,6 +324,39 @@ static int dirty_split(struct ftr_role *r, uint32_t first, uint32_t second, cons
 		ftr_replay_advance(a->replay, r->id, srop ? 2 : 1);
 	ftr_pause_us(r, 1000);
 	return c < 0 ? c : 0;
+}
+
+/*
+ * A dirty split of the whole PMD the role owns this epoch: collapse it where no THP
+ * is there (no other writer dirties it meanwhile), write all of it in one pwrite(),
+ * split it and read it back from the disk.
+ */
+static int whole_split(struct ftr_role *r, uint32_t pmd)
+{
+	struct ftr_arena *a = r->arena;
+
+	if (own_collapses(a) && !ftr_contract_is_thp(a, pmd, false)) {
+		ftr_role_writeback(r, pmd);
+		own_collapse(r, pmd);
+	}
+	return dirty_split(r, (uint64_t)pmd * a->pmd / FTR_BLOCK, a->pmd, 0, NULL);
+}
+
+static int splitter_setup(struct ftr_role *r)
+{
+	struct role_priv *p = r->priv;
+	struct ftr_arena *a = r->arena;
+
+	/* A whole PMD's write and the disk's copy of it. */
+	if (a->pmd_owner >= 0 && a->owner_role[a->pmd_owner] == r->id &&
+	    posix_memalign(&p->churn, a->psz, 2 * a->pmd))
+		return -ENOMEM;
+	return 0;
+}
+
+static void splitter_teardown(struct ftr_role *r)
+{
+	free(((struct role_priv *)r->priv)->churn);
 }
 
 static int splitter_op(struct ftr_role *r)
@@ -322,11 +385,14 @@ static int splitter_op(struct ftr_role *r)
 		if (rop->op == FTR_OP_WRITE) {	/* a dirty split: the write, then its split */
 			const struct ftr_replay_op *next = ftr_replay_peek(a->replay, r->id, r->epoch, 1);
 
-			return dirty_split(r, rop->off / FTR_BLOCK, 0, next && next->op != FTR_OP_WRITE ? next : NULL);
+			return dirty_split(r, rop->off / FTR_BLOCK, rop->len, 0,
+					   next && next->op != FTR_OP_WRITE ? next : NULL);
 		}
 		pmd = rop->off / a->pmd;
 		arg = rop->arg;
 		gen = rop->gen;
+	} else if ((pmd = ftr_owned_pmd(a, r->epoch)) != UINT32_MAX && r->nsegs) {
+		return whole_split(r, pmd);
 	} else {
 		pmd = pick_collapsed_pmd(r, &thp);
 		/* Nothing collapsed to split: a dirty split with a collapse of its own, of
@@ -343,7 +409,7 @@ static int splitter_op(struct ftr_role *r)
 	t0 = ftr_now_ns();
 	off = (uint64_t)pmd * a->pmd;
 	if (!rop && r->mode != FTR_SPLIT_PAGEOUT && dirty_split_pages(r, pmd, thp, spare, &first, &n))
-		return dirty_split(r, first, n, NULL);
+		return dirty_split(r, first, a->psz, n, NULL);
 	if (spare)
 		return ftr_pause_us(r, 1000), 0;
 	switch (r->mode) {
@@ -359,7 +425,7 @@ static int splitter_op(struct ftr_role *r)
 		off = (uint64_t)first * FTR_BLOCK;
 		len = a->psz;
 		pmd = off / a->pmd;
-		if ((c = write_page(r, first, true, &ret)) <= 0)
+		if ((c = write_range(r, first, a->psz, true, &ret)) <= 0)
 			return c ? c : (ftr_pause_us(r, 1000), 0);
 		break;
 	default:
@@ -388,8 +454,10 @@ static bool splitter_fits(const struct ftr_role *r, const struct ftr_replay_op *
 	static const uint8_t split_op[] = { 0, FTR_OP_SPLIT, FTR_OP_PUNCH, FTR_OP_PAGEOUT };
 	const struct ftr_arena *a = r->arena;
 
-	if (o->op == FTR_OP_WRITE)	/* a dirty split's */
-		return r->mode != FTR_SPLIT_PAGEOUT && o->off % a->psz == 0 && o->len == a->psz;
+	if (o->op == FTR_OP_WRITE)	/* a dirty split's, of a page or of a whole PMD */
+		return r->mode != FTR_SPLIT_PAGEOUT && ((o->off % a->psz == 0 && o->len == a->psz) ||
+							(r->mode == FTR_SPLIT_DEBUGFS && o->off % a->pmd == 0 &&
+							 o->len == a->pmd));
 	if (o->op == FTR_OP_SYNC || o->op == FTR_OP_COLLAPSE)	/* ... and its own collapse */
 		return r->mode != FTR_SPLIT_PAGEOUT && o->off % a->pmd == 0 && o->len == a->pmd;
 	if (o->op != split_op[r->mode])
@@ -407,14 +475,18 @@ static void splitter_describe(const struct ftr_role *r, char *buf, size_t len)
 	ftr_role_res_str(r, res, sizeof(res));
 	o = snprintf(buf, len, "%8llu ops:%s", (unsigned long long)r->st->ops, res);
 	if (dirty_splits(r->arena) && o < len)
-		o += snprintf(buf + o, len - o, ", %llu dirty splits read back from the disk (%llu of a THP; "
+		o += snprintf(buf + o, len - o, ", %llu dirty splits read back from the disk (%llu of a dirty THP; "
 			      "%llu of %llu own collapses left one)",
 			      (unsigned long long)r->st->dirty_splits, (unsigned long long)r->st->thp_checked,
 			      (unsigned long long)r->st->own_collapses[1], (unsigned long long)r->st->own_collapses[0]);
+	if (r->st->whole_splits[0] && o < len)
+		o += snprintf(buf + o, len - o, "; of %llu THPs it wrote whole, the kernel split %llu dirty",
+			      (unsigned long long)r->st->whole_splits[0], (unsigned long long)r->st->whole_splits[1]);
 	if (r->st->last_err && o < len)
 		snprintf(buf + o, len - o, ", last error %s", strerror(r->st->last_err));
 }
 
 const struct ftr_role_ops ftr_splitter_ops = {
-	.name = "splitter", .op = splitter_op, .describe = splitter_describe, .replay_fits = splitter_fits,
+	.name = "splitter", .setup = splitter_setup, .op = splitter_op, .teardown = splitter_teardown,
+	.describe = splitter_describe, .replay_fits = splitter_fits,
 };

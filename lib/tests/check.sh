@@ -233,7 +233,7 @@ run_expect "repro: bad usage is one line on stderr and exit status 2" 2 '^collap
 repro_dir=$(mktemp -d "$BUILD/repro.XXXXXX")
 for cmd in "cachestat-double-count --seconds 2" "xfs-zero-range-beside --seconds 2 $repro_dir" \
 	"dio-stale-writeback --seconds 2 $repro_dir" "ro-thp-openw-truncate --seconds 2 $repro_dir" \
-	"dio-collapse-stale-pagecache --seconds 2 $repro_dir"; do
+	"dio-collapse-stale-pagecache --seconds 2 $repro_dir" "dirty-thp-split --seconds 2 $repro_dir"; do
 	name=${cmd%% *}
 	out=$(timeout 60 $REPRO/$cmd 2>&1)
 	rc=$?
