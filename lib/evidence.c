@@ -77,18 +77,20 @@ bool ftr_ev_last_direct(const struct ftr_roles *rs, uint32_t b, uint32_t epoch, 
 	return w->t1;
 }
 
-bool ftr_ev_cache_only(const struct ftr_ledger *l, uint32_t b, uint32_t epoch)
+bool ftr_ev_seen_cached(const struct ftr_ledger *l, uint32_t b, uint32_t epoch, bool *on_disk)
 {
 	bool seen = false;
 
+	*on_disk = false;
 	for (size_t i = 0; i < l->nbads; i++) {
 		const struct ftr_bad_rec *x = &l->bads[i];
 
 		if (x->b.block != b || x->epoch != epoch)
 			continue;
 		if (x->stage == FTR_ST_DURABLE || x->stage == FTR_ST_DISK || x->stage == FTR_ST_EVICTED)
-			return false;
-		seen |= x->stage != FTR_ST_RACING;
+			*on_disk = true;
+		else
+			seen |= x->stage != FTR_ST_RACING;
 	}
 	return seen;
 }

@@ -32,9 +32,10 @@ struct ftr_op_hit *ftr_ev_all_hits(const struct ftr_roles *rs, int *max);
  * and the thread that made it; false when none is logged. */
 bool ftr_ev_last_direct(const struct ftr_roles *rs, uint32_t b, uint32_t epoch, struct ftr_op_hit *hits, int max,
 			struct ftr_op_entry *w, int *tid);
-/* Whether only the checks before the disk saw block b bad in epoch: the O_DIRECT
- * reads of the disk and the read after eviction found it right. */
-bool ftr_ev_cache_only(const struct ftr_ledger *l, uint32_t b, uint32_t epoch);
+/* Whether a quiesced check of the page cache (read(), the mappings) saw block b bad
+ * in epoch; *on_disk: whether a check of the disk (the O_DIRECT reads, the read after
+ * eviction) did too. */
+bool ftr_ev_seen_cached(const struct ftr_ledger *l, uint32_t b, uint32_t epoch, bool *on_disk);
 /* When an openw write's open() returned (its whole operation, in a log without it). */
 uint64_t ftr_ev_open_end(const struct ftr_op_entry *o);
 /* Whether a logged operation of kind op, that worked, on [off, off+len) in epoch,

@@ -372,10 +372,16 @@ static void test_dio_collapse(void)
 	dio_collapse_run();	/* ... ran in another epoch */
 	win[0].epoch = 2;
 	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_NONE);
-	dio_collapse_run();	/* the disk lost the write too: not a stale page cache */
+	CHECK(strstr(ev, "the disk holds the write"));
+	dio_collapse_run();	/* the stale THP was written back: the disk lost the write too */
+	bad(FTR_ST_DURABLE, 3, FTR_LOST, FTR_P_DIRECT);
 	bad(FTR_ST_DISK, 3, FTR_LOST, FTR_P_DIRECT);
-	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_NONE);
-	dio_collapse_run();	/* ... or read it back wrong after eviction */
+	bad(FTR_ST_EVICTED, 3, FTR_LOST, FTR_P_DIRECT);
+	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_DIO_COLLAPSE);
+	CHECK(strstr(ev, "the stale THP was dirty and written back"));
+	dio_collapse_run();	/* ... but only the disk and the read after eviction saw it */
+	e.l.nbads = 0;
+	bad(FTR_ST_DISK, 3, FTR_LOST, FTR_P_DIRECT);
 	bad(FTR_ST_EVICTED, 3, FTR_LOST, FTR_P_DIRECT);
 	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_NONE);
 	dio_collapse_run();	/* only a racing reader saw it */
