@@ -190,7 +190,7 @@ expect_more "... as the lost write it is" '^# # oracle: class=LOST blocks=1$'
 expect_more "... and after eviction" '^# # wrong data also through read\(\) after eviction after epoch 1: 1 blocks'
 expect_none "... which read() and the mappings did not see" 'seen through (read\(\)|the mapping|a second mapping) after epoch'
 run_expect "--inject split-clean: a page written into a large folio, split, and old on the disk fails at once" 1 \
-	'^# # (punch|debugfs)-splitter: \[0x[0-9a-f]+, \+0x[0-9a-f]+\), written by one write\(\) into PMD [0-9]+ \((a dirty THP|a THP written back before the split|not a THP)\), then split, read back from the disk with O_DIRECT: block [0-9]+ holds older data$' \
+	'^# # (punch|debugfs)-splitter: \[0x[0-9a-f]+, \+0x[0-9a-f]+\), written by one write\(\) into PMD [0-9]+ \((a dirty THP(, one folio after the split)?|a THP written back before the split|not a THP)\), then split, read back from the disk with O_DIRECT: block [0-9]+ holds older data$' \
 	"$REPO/run_tests.sh" --fs xfs -t collapse_write:xfs --quick --seed 5 --test-args=--inject=split-clean
 expect_more "... as the lost write it is" '^# # oracle: class=LOST blocks=1$'
 expect_more "... with the dirty splits it read back counted" '^# # (punch|debugfs)-splitter .* [1-9][0-9]* dirty splits read back from the disk'
