@@ -61,7 +61,7 @@ static bool zeroed_beside(const struct ftr_arena *a, const struct ftr_roles *rs,
 		const struct ftr_role *r = &rs->roles[hits[i].role];
 		const struct ftr_op_entry *o = &hits[i].e;
 
-		if (r->ops == &ftr_churn_zero && o->t0 <= r1 && o->t1 >= r0 &&
+		if (r->ops == &ftr_churn_zero && !o->res && o->t0 <= r1 && o->t1 >= r0 &&
 		    (off + FTR_BLOCK <= o->off || off >= o->off + o->len)) {
 			*who = r->name, *z = *o;
 			return true;
@@ -79,25 +79,33 @@ static bool zeroed_beside(const struct ftr_arena *a, const struct ftr_roles *rs,
 static int zero_beside(const struct ftr_arena *a, const struct ftr_roles *rs, const struct ftr_ledger *l, char *ev, size_t len, enum ftr_known_id *id)
 {
 	const struct ftr_bad_rec *rec = l->nbads ? &l->bads[0] : NULL;
-	uint64_t off, r0 = 0, r1 = 0;
-	struct ftr_op_hit hits[64];
+	uint64_t off, r0 = 0, r1 = 0, roff = 0, rlen = 0;
+	const struct ftr_role *who_read;
+	struct ftr_op_hit *hits;
 	struct ftr_op_entry z, z0;
 	const char *who = NULL, *who0 = NULL;
-	int n, seen = 0;
+	int n, max, seen = 0;
 
 	*id = FTR_KI_ZERO_BESIDE;
 	if (!rec || rec->stage != FTR_ST_RACING || rec->b.cls != FTR_ZERO)
 		return 0;
+	who_read = &rs->roles[a->sh->fatal_role];
+	if (who_read->kind != FTR_R_READER)
+		return missing(FTR_KI_ZERO_BESIDE, "%s, not a reader, saw the zeros", who_read->name);
 	for (size_t i = 1; i < l->nbads; i++)
 		if (l->bads[i].stage != FTR_ST_RACING)
 			return missing(FTR_KI_ZERO_BESIDE, "%zu bad blocks after quiescing", l->nbads - i);
 	off = (uint64_t)rec->b.block * FTR_BLOCK;
 	/* The read that saw them (the first role to see wrong data reported them) logged
 	 * how many bad blocks it saw. */
-	n = ftr_ev_epoch_ops(rs, rec->epoch, off, FTR_BLOCK, FTR_OP_READ, hits, 64);
+	if (!(hits = ftr_ev_all_hits(rs, &max)))
+		return missing(FTR_KI_ZERO_BESIDE, "out of memory");
+	n = ftr_ev_epoch_ops(rs, rec->epoch, off, FTR_BLOCK, FTR_OP_READ, hits, max);
 	for (int i = 0; i < n; i++)
 		if (hits[i].e.res > 0 && hits[i].role == a->sh->fatal_role)
-			r0 = hits[i].e.t0, r1 = hits[i].e.t1, seen = hits[i].e.res;
+			r0 = hits[i].e.t0, r1 = hits[i].e.t1, seen = hits[i].e.res, roff = hits[i].e.off,
+			rlen = hits[i].e.len;
+	free(hits);
 	if (!r1)
 		return missing(FTR_KI_ZERO_BESIDE, "no logged read saw block %u bad", rec->b.block);
 	if ((size_t)seen != l->nbads)
@@ -107,6 +115,8 @@ static int zero_beside(const struct ftr_arena *a, const struct ftr_roles *rs, co
 		const struct ftr_bad_rec *b = &l->bads[i];
 
 		off = (uint64_t)b->b.block * FTR_BLOCK;
+		if (off < roff || off + FTR_BLOCK > roff + rlen)
+			return missing(FTR_KI_ZERO_BESIDE, "block %u is outside the read that saw the zeros", b->b.block);
 		if (b->b.cls != FTR_ZERO || b->epoch != rec->epoch)
 			return missing(FTR_KI_ZERO_BESIDE, "block %u read %s", b->b.block, ftr_class_name(b->b.cls));
 		if (!zeroed_beside(a, rs, rec->epoch, off, r0, r1, i ? &z : &z0, i ? &who : &who0))
@@ -247,6 +257,42 @@ static int dio_stale(const struct ftr_arena *a, const struct ftr_roles *rs, cons
 }
 
 /*
+ * What a stale THP written back over an O_DIRECT write leaves: every quiesced reading
+ * of block b (page cache and disk) found the same version, and a write that dirties
+ * the page cache (not O_DIRECT) went into the block's PMD after the last writeback of
+ * that PMD that began before collapse c (into a source folio, or into the THP after).
+ * An O_DIRECT write that never reached the disk would pass the first, not the second
+ * unless a writer happened by; every bad block must also have its collapse.
+ */
+static bool written_back(const struct ftr_arena *a, const struct ftr_roles *rs, const struct ftr_ledger *l,
+			 uint32_t b, uint32_t epoch, const struct ftr_window *c, struct ftr_op_hit *hits, int max)
+{
+	uint64_t pmd = (uint64_t)b * FTR_BLOCK / a->pmd * a->pmd, synced = 0;
+	const struct ftr_found *f = NULL;
+	int n;
+
+	for (size_t i = 0; i < l->nbads; i++) {
+		const struct ftr_bad_rec *x = &l->bads[i];
+
+		if (x->b.block != b || x->epoch != epoch || x->stage == FTR_ST_RACING)
+			continue;
+		if (!x->b.found.stamp_valid ||
+		    (f && (f->gen != x->b.found.gen || f->path != x->b.found.path)))
+			return false;
+		f = &x->b.found;
+	}
+	n = ftr_ev_epoch_ops(rs, epoch, pmd, a->pmd, FTR_OP_SYNC, hits, max);
+	for (int i = 0; i < n; i++)
+		if (!hits[i].e.res && hits[i].e.t0 < c->t0 && hits[i].e.t0 > synced)
+			synced = hits[i].e.t0;
+	n = ftr_ev_epoch_ops(rs, epoch, pmd, a->pmd, FTR_OP_WRITE, hits, max);
+	for (int i = 0; i < n; i++)
+		if (!hits[i].e.res && hits[i].e.path != FTR_P_DIRECT && hits[i].e.t1 > synced)
+			return true;
+	return false;
+}
+
+/*
  * An O_DIRECT write that a collapse of its PMD ran with, after which the page cache
  * still held the data from before the write, and the kernel said nothing: the write's
  * invalidate_inode_pages2_range() after the I/O slept on the lock of a small folio
@@ -260,7 +306,7 @@ static int dio_stale(const struct ftr_arena *a, const struct ftr_roles *rs, cons
  * built a THP of its PMD ran while that write did (trace).  Where a source folio was
  * dirty the THP is too, and the epoch's fsync writes the stale blocks over the write:
  * the disk then lost it as well (7.2 collapse_mixed:ext4 in CI), which the evidence
- * says.
+ * says, and which wants written_back()'s evidence besides.
  */
 static int dio_collapse(const struct ftr_arena *a, const struct ftr_roles *rs, const struct ftr_ledger *l,
 			char *ev, size_t len, enum ftr_known_id *id)
@@ -299,6 +345,10 @@ static int dio_collapse(const struct ftr_arena *a, const struct ftr_roles *rs, c
 		if (ret > 0 && !c)
 			ret = missing(*id, "no collapse_file() that built a THP of PMD %u ran with the O_DIRECT write of "
 				      "block %u at t=%.6fs..%.6fs", pmd, b, w.t0 / 1e9, w.t1 / 1e9);
+		if (ret > 0 && on_disk && !written_back(a, rs, l, b, epoch, c, hits, max))
+			ret = missing(*id, "block %u is wrong on the disk too, but no buffered write or store dirtied "
+				      "PMD %u after its last writeback before the collapse, or the disk holds another "
+				      "version than the page cache", b, pmd);
 		disk += on_disk;
 	}
 	free(hits);

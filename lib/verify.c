@@ -397,6 +397,9 @@ bool ftr_verify_epoch(struct ftr_arena *a, const struct ftr_roles *rs, struct ft
 		/* A racing role already saw something wrong: the quiesced checks follow. */
 		ftr_diag("%s", a->sh->fatal_msg);
 		record_bad(a, rs, l, FTR_ST_RACING, a->sh->fatal_bad, a->sh->fatal_nbad);
+		/* A hard error, not wrong data: no waiver of an earlier epoch's covers it. */
+		if (!a->sh->fatal_nbad && !l->broken[0])
+			snprintf(l->broken, sizeof(l->broken), "%.*s", (int)sizeof(l->broken) - 1, a->sh->fatal_msg);
 		l->data_bad = true;
 	}
 	ftr_contract_epoch(a, l);

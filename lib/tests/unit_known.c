@@ -352,13 +352,31 @@ static void dio_collapse_run(void)
 	e.l.ncwin = 1;
 }
 
+/* The collapse's stale THP written back over the write: every reading of block 3, the
+ * disk's too, holds the version before it; dirtied: a pwrite() into the PMD after the
+ * collapser's writeback of it. */
+static void written_back_run(bool dirtied)
+{
+	dio_collapse_run();
+	bad(FTR_ST_DURABLE, 3, FTR_LOST, FTR_P_DIRECT);
+	bad(FTR_ST_DISK, 3, FTR_LOST, FTR_P_DIRECT);
+	bad(FTR_ST_EVICTED, 3, FTR_LOST, FTR_P_DIRECT);
+	for (size_t i = 0; i < e.l.nbads; i++)
+		bads[i].b.found = (struct ftr_found){ .stamp_valid = true, .block = 3, .gen = 1, .path = FTR_P_DIRECT };
+	add_role(FTR_R_COLLAPSER, 0, "collapser");
+	log_op(1, FTR_OP_SYNC, 120, 130, 0, 4096, 0);
+	add_role(FTR_R_WRITER, FTR_P_PWRITE, "pwrite-writer2");
+	log_op(2, FTR_OP_WRITE, dirtied ? 160 : 100, dirtied ? 170 : 110, 40, 8, 0);
+	e.rs.roles[2].log->e[0].path = FTR_P_PWRITE;
+}
+
 static void test_dio_collapse(void)
 {
 	char ev[600] = "";
 
 	dio_collapse_run();
 	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_DIO_COLLAPSE);
-	CHECK(strstr(ev, "the kernel reported nothing"));
+	CHECK(strstr(ev, "the kernel reported nothing") && strstr(ev, "the disk holds the write"));
 
 	dio_collapse_run();	/* the collapse was of another PMD */
 	win[0].pmd = 1;
@@ -372,14 +390,15 @@ static void test_dio_collapse(void)
 	dio_collapse_run();	/* ... ran in another epoch */
 	win[0].epoch = 2;
 	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_NONE);
-	CHECK(strstr(ev, "the disk holds the write"));
-	dio_collapse_run();	/* the stale THP was written back: the disk lost the write too */
-	bad(FTR_ST_DURABLE, 3, FTR_LOST, FTR_P_DIRECT);
-	bad(FTR_ST_DISK, 3, FTR_LOST, FTR_P_DIRECT);
-	bad(FTR_ST_EVICTED, 3, FTR_LOST, FTR_P_DIRECT);
+	written_back_run(true);	/* the stale THP was written back: the disk lost the write too */
 	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_DIO_COLLAPSE);
 	CHECK(strstr(ev, "the stale THP was dirty and written back"));
-	dio_collapse_run();	/* ... but only the disk and the read after eviction saw it */
+	written_back_run(false);	/* ... but nothing dirtied the PMD after its writeback */
+	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_NONE);
+	written_back_run(true);	/* ... or the disk holds another version than the page cache */
+	bads[e.l.nbads - 1].b.found.gen = 0;
+	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_NONE);
+	dio_collapse_run();	/* ... or only the disk and the read after eviction saw it */
 	e.l.nbads = 0;
 	bad(FTR_ST_DISK, 3, FTR_LOST, FTR_P_DIRECT);
 	bad(FTR_ST_EVICTED, 3, FTR_LOST, FTR_P_DIRECT);
@@ -441,6 +460,16 @@ static void test_zero_beside(void)
 	e.rs.roles[0].log->head = 0;
 	log_op(0, FTR_OP_READ, 1000, 2000, 0, 16, 2);
 	bad(FTR_ST_RACING, 9, FTR_ZERO, FTR_P_WRITE);
+	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_NONE);
+	zero_run();	/* the fallocate() failed: it zeroed nothing */
+	e.rs.roles[1].log->head = 0;
+	log_op(1, FTR_OP_PUNCH, 1500, 2500, 4, 1, -95);
+	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_NONE);
+	zero_run();	/* a second bad block outside the read that saw the zeros */
+	e.rs.roles[0].log->head = 0;
+	log_op(0, FTR_OP_READ, 1000, 2000, 0, 16, 2);
+	log_op(1, FTR_OP_PUNCH, 1200, 1300, 17, 1, 0);
+	bad(FTR_ST_RACING, 16, FTR_ZERO, FTR_P_WRITE);
 	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_NONE);
 	zero_run();	/* the read that saw it belongs to a role that reported nothing */
 	e.a.sh->fatal_role = 1;
