@@ -48,14 +48,14 @@ static int missing(enum ftr_known_id id, const char *fmt, ...)
 	return -1;
 }
 
-/* Whether the zero-range churn zeroed another part of off's page while [r0, r1]:
- * that fallocate() in *z, its role's name in *who. */
-static bool zeroed_beside(const struct ftr_arena *a, const struct ftr_roles *rs, uint32_t epoch,
-			  uint64_t off, uint64_t r0, uint64_t r1, struct ftr_op_entry *z, const char **who)
+/* Whether the zero-range churn zeroed another part of off's page while [r0, r1] with a
+ * call that succeeded: that fallocate() in *z, its role's name in *who. */
+static bool zeroed_beside(const struct ftr_arena *a, const struct ftr_roles *rs, uint32_t epoch, uint64_t off,
+			  uint64_t r0, uint64_t r1, struct ftr_op_hit *hits, int max, struct ftr_op_entry *z,
+			  const char **who)
 {
-	struct ftr_op_hit hits[64];
 	uint64_t page = off & ~(uint64_t)(a->psz - 1);
-	int n = ftr_ev_epoch_ops(rs, epoch, page, a->psz, FTR_OP_PUNCH, hits, 64);
+	int n = ftr_ev_epoch_ops(rs, epoch, page, a->psz, FTR_OP_PUNCH, hits, max);
 
 	for (int i = 0; i < n; i++) {
 		const struct ftr_role *r = &rs->roles[hits[i].role];
@@ -70,66 +70,100 @@ static bool zeroed_beside(const struct ftr_arena *a, const struct ftr_roles *rs,
 	return false;
 }
 
-/*
- * The racing reader's zeros: it saw zeros in blocks nobody was writing while another
- * role's fallocate(ZERO_RANGE) of a different part of the same page ran, and no check
- * after quiescing found anything wrong.  Every block the read saw bad must be
- * described and have such a zero-range of its own page.
- */
-static int zero_beside(const struct ftr_arena *a, const struct ftr_roles *rs, const struct ftr_ledger *l, char *ev, size_t len, enum ftr_known_id *id)
-{
-	const struct ftr_bad_rec *rec = l->nbads ? &l->bads[0] : NULL;
-	uint64_t off, r0 = 0, r1 = 0, roff = 0, rlen = 0;
-	const struct ftr_role *who_read;
-	struct ftr_op_hit *hits;
-	struct ftr_op_entry z, z0;
-	const char *who = NULL, *who0 = NULL;
-	int n, max, seen = 0;
+/* What one racing report's evidence names: the read, its first block, the zero-range. */
+struct zero_ev {
+	uint64_t r0, r1;
+	uint32_t block;
+	struct ftr_op_entry z;
+	const char *who;
+};
 
-	*id = FTR_KI_ZERO_BESIDE;
-	if (!rec || rec->stage != FTR_ST_RACING || rec->b.cls != FTR_ZERO)
-		return 0;
-	who_read = &rs->roles[a->sh->fatal_role];
-	if (who_read->kind != FTR_R_READER)
-		return missing(FTR_KI_ZERO_BESIDE, "%s, not a reader, saw the zeros", who_read->name);
-	for (size_t i = 1; i < l->nbads; i++)
-		if (l->bads[i].stage != FTR_ST_RACING)
-			return missing(FTR_KI_ZERO_BESIDE, "%zu bad blocks after quiescing", l->nbads - i);
-	off = (uint64_t)rec->b.block * FTR_BLOCK;
-	/* The read that saw them (the first role to see wrong data reported them) logged
-	 * how many bad blocks it saw. */
-	if (!(hits = ftr_ev_all_hits(rs, &max)))
-		return missing(FTR_KI_ZERO_BESIDE, "out of memory");
+/*
+ * One epoch's racing report, records [from, to) of l: the reader that reported them
+ * logged a read that saw exactly that many bad blocks, each inside it, each zero and
+ * beside a zero-range of its own page that overlapped the read.  1, or -1 after
+ * saying what is missing.
+ */
+static int zero_report(const struct ftr_arena *a, const struct ftr_roles *rs, const struct ftr_ledger *l,
+		       size_t from, size_t to, struct ftr_op_hit *hits, int max, struct zero_ev *zev)
+{
+	const struct ftr_bad_rec *rec = &l->bads[from];
+	uint64_t off = (uint64_t)rec->b.block * FTR_BLOCK, roff = 0, rlen = 0;
+	int n, seen = 0;
+
+	if (rec->role < 0 || rec->role >= rs->nroles || rs->roles[rec->role].kind != FTR_R_READER)
+		return missing(FTR_KI_ZERO_BESIDE, "block %u was not seen by a reader", rec->b.block);
+	zev->r1 = 0;
 	n = ftr_ev_epoch_ops(rs, rec->epoch, off, FTR_BLOCK, FTR_OP_READ, hits, max);
 	for (int i = 0; i < n; i++)
-		if (hits[i].e.res > 0 && hits[i].role == a->sh->fatal_role)
-			r0 = hits[i].e.t0, r1 = hits[i].e.t1, seen = hits[i].e.res, roff = hits[i].e.off,
+		if (hits[i].e.res > 0 && hits[i].role == (uint32_t)rec->role)
+			zev->r0 = hits[i].e.t0, zev->r1 = hits[i].e.t1, seen = hits[i].e.res, roff = hits[i].e.off,
 			rlen = hits[i].e.len;
-	free(hits);
-	if (!r1)
+	if (!zev->r1)
 		return missing(FTR_KI_ZERO_BESIDE, "no logged read saw block %u bad", rec->b.block);
-	if ((size_t)seen != l->nbads)
+	if ((size_t)seen != to - from)
 		return missing(FTR_KI_ZERO_BESIDE, "the racing read saw %d bad blocks, %zu of them described",
-			       seen, l->nbads);
-	for (size_t i = 0; i < l->nbads; i++) {
+			       seen, to - from);
+	zev->block = rec->b.block;
+	for (size_t i = from; i < to; i++) {
 		const struct ftr_bad_rec *b = &l->bads[i];
+		struct ftr_op_entry z;
+		const char *who;
 
 		off = (uint64_t)b->b.block * FTR_BLOCK;
 		if (off < roff || off + FTR_BLOCK > roff + rlen)
 			return missing(FTR_KI_ZERO_BESIDE, "block %u is outside the read that saw the zeros", b->b.block);
-		if (b->b.cls != FTR_ZERO || b->epoch != rec->epoch)
+		if (b->b.cls != FTR_ZERO)
 			return missing(FTR_KI_ZERO_BESIDE, "block %u read %s", b->b.block, ftr_class_name(b->b.cls));
-		if (!zeroed_beside(a, rs, rec->epoch, off, r0, r1, i ? &z : &z0, i ? &who : &who0))
+		if (!zeroed_beside(a, rs, rec->epoch, off, zev->r0, zev->r1, hits, max, &z, &who))
 			return missing(FTR_KI_ZERO_BESIDE, "no zero-range of another part of block %u's page "
 				       "overlapped the read", b->b.block);
+		if (i == from)
+			zev->z = z, zev->who = who;
 	}
-	off = (uint64_t)rec->b.block * FTR_BLOCK;
+	return 1;
+}
+
+/*
+ * The racing reader's zeros: it saw zeros in blocks nobody was writing while another
+ * role's fallocate(ZERO_RANGE) of a different part of the same page ran, and no check
+ * after quiescing found anything wrong.  Each epoch's racing report (the run goes on
+ * after one) must have that evidence for every block it kept.
+ */
+static int zero_beside(const struct ftr_arena *a, const struct ftr_roles *rs, const struct ftr_ledger *l, char *ev, size_t len, enum ftr_known_id *id)
+{
+	const struct ftr_bad_rec *rec = l->nbads ? &l->bads[0] : NULL;
+	struct zero_ev first = { 0 }, other;
+	char more[100] = "";
+	struct ftr_op_hit *hits;
+	size_t from, to, reports = 0;
+	int max, ret = 1;
+
+	*id = FTR_KI_ZERO_BESIDE;
+	if (!rec || rec->stage != FTR_ST_RACING || rec->b.cls != FTR_ZERO)
+		return 0;
+	for (size_t i = 1; i < l->nbads; i++)
+		if (l->bads[i].stage != FTR_ST_RACING)
+			return missing(FTR_KI_ZERO_BESIDE, "%zu bad blocks after quiescing", l->nbads - i);
+	if (!(hits = ftr_ev_all_hits(rs, &max)))
+		return missing(FTR_KI_ZERO_BESIDE, "out of memory");
+	for (from = 0; from < l->nbads && ret > 0; from = to, reports++) {
+		for (to = from + 1; to < l->nbads && l->bads[to].epoch == l->bads[from].epoch; to++)
+			;
+		ret = zero_report(a, rs, l, from, to, hits, max, from ? &other : &first);
+	}
+	free(hits);
+	if (ret <= 0)
+		return ret;
+	if (l->nbads > 1)
+		snprintf(more, sizeof(more), " (each of the others beside a zero-range of its own page, in %zu "
+			 "racing reports)", reports);
 	snprintf(ev, len, "a read at t=%.6fs..%.6fs saw zeros in block %u (offset %#llx)%s while %s zeroed "
 		 "[%#llx, %#llx) of the same page at t=%.6fs..%.6fs%s; every check after quiescing found "
-		 "the blocks intact", r0 / 1e9, r1 / 1e9, rec->b.block, (unsigned long long)off,
-		 l->nbads > 1 ? " and more" : "", who0, (unsigned long long)z0.off,
-		 (unsigned long long)(z0.off + z0.len), z0.t0 / 1e9, z0.t1 / 1e9,
-		 l->nbads > 1 ? " (each of the others beside a zero-range of its own page)" : "");
+		 "the blocks intact", first.r0 / 1e9, first.r1 / 1e9, first.block,
+		 (unsigned long long)first.block * FTR_BLOCK, l->nbads > 1 ? " and more" : "", first.who,
+		 (unsigned long long)first.z.off, (unsigned long long)(first.z.off + first.z.len),
+		 first.z.t0 / 1e9, first.z.t1 / 1e9, more);
 	return 1;
 }
 

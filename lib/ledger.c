@@ -34,13 +34,13 @@ static bool room(struct ftr_ledger *l, void **v, size_t *cap, size_t used, size_
 	return true;
 }
 
-bool ftr_ledger_add_bads(struct ftr_ledger *l, enum ftr_stage stage, uint32_t epoch,
+bool ftr_ledger_add_bads(struct ftr_ledger *l, enum ftr_stage stage, uint32_t epoch, int32_t role,
 			 const struct ftr_bad *bad, uint32_t nbad)
 {
 	if (!room(l, (void **)&l->bads, &l->bads_cap, l->nbads, nbad, sizeof(*l->bads)))
 		return false;
 	for (uint32_t i = 0; i < nbad; i++)
-		l->bads[l->nbads++] = (struct ftr_bad_rec){ bad[i], stage, epoch };
+		l->bads[l->nbads++] = (struct ftr_bad_rec){ bad[i], stage, epoch, role };
 	return true;
 }
 

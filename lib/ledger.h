@@ -27,6 +27,7 @@ struct ftr_bad_rec {
 	struct ftr_bad b;
 	enum ftr_stage stage;
 	uint32_t epoch;
+	int32_t role;		/* the role whose racing check saw it; -1 for the others */
 };
 
 /* When a MADV_COLLAPSE call that ran collapse_file() was in progress (ftr_now_ns()),
@@ -70,8 +71,9 @@ struct ftr_ledger {
 	uint64_t bad_epochs, epochs_after_bad;
 };
 
-/* Keeps nbad bad blocks a check at stage saw in epoch; false when out of memory. */
-bool ftr_ledger_add_bads(struct ftr_ledger *l, enum ftr_stage stage, uint32_t epoch,
+/* Keeps nbad bad blocks a check at stage (by role, or -1) saw in epoch; false when
+ * out of memory. */
+bool ftr_ledger_add_bads(struct ftr_ledger *l, enum ftr_stage stage, uint32_t epoch, int32_t role,
 			 const struct ftr_bad *bad, uint32_t nbad);
 /* Keeps a collapse window; false when out of memory. */
 bool ftr_ledger_add_window(struct ftr_ledger *l, const struct ftr_window *w);

@@ -52,7 +52,7 @@ static bool record_bad(struct ftr_arena *a, const struct ftr_roles *rs, struct f
 {
 	if (!nbad)
 		return true;
-	ftr_ledger_add_bads(l, stage, l->epochs, bad, nbad);
+	ftr_ledger_add_bads(l, stage, l->epochs, stage == FTR_ST_RACING ? (int32_t)a->sh->fatal_role : -1, bad, nbad);
 	ftr_report_bad(a, rs, l, ftr_stage_names[stage], bad, nbad, l->data_bad ? 0 : DETAIL);
 	l->data_bad = true;
 	return false;

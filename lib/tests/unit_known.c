@@ -57,7 +57,7 @@ static void log_op(int role, enum ftr_op op, uint64_t t0, uint64_t t1, uint32_t 
 static void bad(enum ftr_stage stage, uint32_t block, enum ftr_class cls, unsigned path)
 {
 	bads[e.l.nbads++] = (struct ftr_bad_rec){ .b = { .block = block, .cls = cls, .want = ftr_ver(2, path) },
-						 .stage = stage, .epoch = 1 };
+						 .stage = stage, .epoch = 1, .role = stage == FTR_ST_RACING ? 0 : -1 };
 }
 
 /* A fresh run: every block of the file written once by path, nothing bad yet. */
@@ -472,7 +472,17 @@ static void test_zero_beside(void)
 	bad(FTR_ST_RACING, 16, FTR_ZERO, FTR_P_WRITE);
 	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_NONE);
 	zero_run();	/* the read that saw it belongs to a role that reported nothing */
-	e.a.sh->fatal_role = 1;
+	bads[0].role = 1;
+	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_NONE);
+	zero_run();	/* a second racing report, in epoch 2, with evidence of its own */
+	log_op(0, FTR_OP_READ, 3000, 4000, 24, 8, 1);
+	log_op(1, FTR_OP_PUNCH, 3500, 3600, 31, 1, 0);
+	e.rs.roles[0].log->e[1].epoch = e.rs.roles[1].log->e[1].epoch = 2;
+	bad(FTR_ST_RACING, 25, FTR_ZERO, FTR_P_WRITE);
+	bads[1].epoch = 2;
+	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_ZERO_BESIDE);
+	CHECK(strstr(ev, "in 2 racing reports"));
+	e.rs.roles[1].log->e[1].res = -5;	/* ... whose zero-range failed */
 	CHECK_INT(ftr_known_data(&e.a, &e.rs, &e.l, ev, sizeof(ev)), ==, FTR_KI_NONE);
 	zero_run();	/* the fallocate() call ended before the read began */
 	e.rs.roles[1].log->head = 0;
