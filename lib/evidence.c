@@ -148,3 +148,30 @@ bool ftr_ev_open_between(const struct ftr_roles *rs, uint32_t epoch, const struc
 			return true;
 	return false;
 }
+
+bool ftr_ev_written_back(const struct ftr_ledger *l, const struct ftr_roles *rs, uint32_t b, uint32_t epoch,
+			 uint64_t pmd_off, uint64_t pmd_len, uint64_t before, struct ftr_op_hit *hits, int max)
+{
+	const struct ftr_found *f = NULL;
+	uint64_t synced = 0;
+	int n;
+
+	for (size_t i = 0; i < l->nbads; i++) {
+		const struct ftr_bad_rec *x = &l->bads[i];
+
+		if (x->b.block != b || x->epoch != epoch || x->stage == FTR_ST_RACING)
+			continue;
+		if (!x->b.found.stamp_valid || (f && (f->gen != x->b.found.gen || f->path != x->b.found.path)))
+			return false;
+		f = &x->b.found;
+	}
+	n = ftr_ev_epoch_ops(rs, epoch, pmd_off, pmd_len, FTR_OP_SYNC, hits, max);
+	for (int i = 0; i < n; i++)
+		if (!hits[i].e.res && hits[i].e.t0 < before && hits[i].e.t0 > synced)
+			synced = hits[i].e.t0;
+	n = ftr_ev_epoch_ops(rs, epoch, pmd_off, pmd_len, FTR_OP_WRITE, hits, max);
+	for (int i = 0; i < n; i++)
+		if (!hits[i].e.res && hits[i].e.path != FTR_P_DIRECT && hits[i].e.t1 > synced)
+			return true;
+	return false;
+}

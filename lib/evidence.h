@@ -36,6 +36,16 @@ bool ftr_ev_last_direct(const struct ftr_roles *rs, uint32_t b, uint32_t epoch, 
  * in epoch; *on_disk: whether a check of the disk (the O_DIRECT reads, the read after
  * eviction) did too. */
 bool ftr_ev_seen_cached(const struct ftr_ledger *l, uint32_t b, uint32_t epoch, bool *on_disk);
+/*
+ * What a stale page cache written back over an O_DIRECT write of block b leaves:
+ * every quiesced reading of b in epoch (page cache and disk) found the same version,
+ * and a write that dirties the page cache (not O_DIRECT) went into b's PMD
+ * [pmd_off, +pmd_len) after the last writeback of it that began before `before` (into
+ * a source folio of a collapse then, or into its THP after).  An O_DIRECT write that
+ * never reached the disk has the first, not the second unless a writer happened by.
+ */
+bool ftr_ev_written_back(const struct ftr_ledger *l, const struct ftr_roles *rs, uint32_t b, uint32_t epoch,
+			 uint64_t pmd_off, uint64_t pmd_len, uint64_t before, struct ftr_op_hit *hits, int max);
 /* When an openw write's open() returned (its whole operation, in a log without it). */
 uint64_t ftr_ev_open_end(const struct ftr_op_entry *o);
 /* Whether a logged operation of kind op, that worked, on [off, off+len) in epoch,

@@ -291,42 +291,6 @@ static int dio_stale(const struct ftr_arena *a, const struct ftr_roles *rs, cons
 }
 
 /*
- * What a stale THP written back over an O_DIRECT write leaves: every quiesced reading
- * of block b (page cache and disk) found the same version, and a write that dirties
- * the page cache (not O_DIRECT) went into the block's PMD after the last writeback of
- * that PMD that began before collapse c (into a source folio, or into the THP after).
- * An O_DIRECT write that never reached the disk would pass the first, not the second
- * unless a writer happened by; every bad block must also have its collapse.
- */
-static bool written_back(const struct ftr_arena *a, const struct ftr_roles *rs, const struct ftr_ledger *l,
-			 uint32_t b, uint32_t epoch, const struct ftr_window *c, struct ftr_op_hit *hits, int max)
-{
-	uint64_t pmd = (uint64_t)b * FTR_BLOCK / a->pmd * a->pmd, synced = 0;
-	const struct ftr_found *f = NULL;
-	int n;
-
-	for (size_t i = 0; i < l->nbads; i++) {
-		const struct ftr_bad_rec *x = &l->bads[i];
-
-		if (x->b.block != b || x->epoch != epoch || x->stage == FTR_ST_RACING)
-			continue;
-		if (!x->b.found.stamp_valid ||
-		    (f && (f->gen != x->b.found.gen || f->path != x->b.found.path)))
-			return false;
-		f = &x->b.found;
-	}
-	n = ftr_ev_epoch_ops(rs, epoch, pmd, a->pmd, FTR_OP_SYNC, hits, max);
-	for (int i = 0; i < n; i++)
-		if (!hits[i].e.res && hits[i].e.t0 < c->t0 && hits[i].e.t0 > synced)
-			synced = hits[i].e.t0;
-	n = ftr_ev_epoch_ops(rs, epoch, pmd, a->pmd, FTR_OP_WRITE, hits, max);
-	for (int i = 0; i < n; i++)
-		if (!hits[i].e.res && hits[i].e.path != FTR_P_DIRECT && hits[i].e.t1 > synced)
-			return true;
-	return false;
-}
-
-/*
  * An O_DIRECT write that a collapse of its PMD ran with, after which the page cache
  * still held the data from before the write, and the kernel said nothing: the write's
  * invalidate_inode_pages2_range() after the I/O slept on the lock of a small folio
@@ -340,7 +304,7 @@ static bool written_back(const struct ftr_arena *a, const struct ftr_roles *rs, 
  * built a THP of its PMD ran while that write did (trace).  Where a source folio was
  * dirty the THP is too, and the epoch's fsync writes the stale blocks over the write:
  * the disk then lost it as well (7.2 collapse_mixed:ext4 in CI), which the evidence
- * says, and which wants written_back()'s evidence besides.
+ * says, and which wants ftr_ev_written_back()'s evidence besides.
  */
 static int dio_collapse(const struct ftr_arena *a, const struct ftr_roles *rs, const struct ftr_ledger *l,
 			char *ev, size_t len, enum ftr_known_id *id)
@@ -379,7 +343,8 @@ static int dio_collapse(const struct ftr_arena *a, const struct ftr_roles *rs, c
 		if (ret > 0 && !c)
 			ret = missing(*id, "no collapse_file() that built a THP of PMD %u ran with the O_DIRECT write of "
 				      "block %u at t=%.6fs..%.6fs", pmd, b, w.t0 / 1e9, w.t1 / 1e9);
-		if (ret > 0 && on_disk && !written_back(a, rs, l, b, epoch, c, hits, max))
+		if (ret > 0 && on_disk &&
+		    !ftr_ev_written_back(l, rs, b, epoch, (uint64_t)pmd * a->pmd, a->pmd, c->t0, hits, max))
 			ret = missing(*id, "block %u is wrong on the disk too, but no buffered write or store dirtied "
 				      "PMD %u after its last writeback before the collapse, or the disk holds another "
 				      "version than the page cache", b, pmd);
