@@ -99,8 +99,10 @@ static int zero_report(const struct ftr_arena *a, const struct ftr_roles *rs, co
 		if (hits[i].e.res > 0 && hits[i].role == (uint32_t)rec->role)
 			zev->r0 = hits[i].e.t0, zev->r1 = hits[i].e.t1, seen = hits[i].e.res, roff = hits[i].e.off,
 			rlen = hits[i].e.len;
-	if (!zev->r1)
-		return missing(FTR_KI_ZERO_BESIDE, "no logged read saw block %u bad", rec->b.block);
+	if (!zev->r1)	/* matching runs at the end: a ring that wrapped since says so */
+		return missing(FTR_KI_ZERO_BESIDE, "no logged read saw block %u bad%s", rec->b.block,
+			       ftr_oplog_reaches(rs->roles[rec->role].log, rec->epoch) ? "" :
+			       " (the reader's operation log no longer reaches back to its epoch)");
 	if ((size_t)seen != to - from)
 		return missing(FTR_KI_ZERO_BESIDE, "the racing read saw %d bad blocks, %zu of them described",
 			       seen, to - from);

@@ -68,6 +68,13 @@ uint64_t ftr_oplog_first(const struct ftr_oplog *l, uint64_t head)
 	return head > l->cap ? head - l->cap : 0;
 }
 
+bool ftr_oplog_reaches(const struct ftr_oplog *l, uint32_t epoch)
+{
+	uint64_t head = __atomic_load_n(&l->head, __ATOMIC_ACQUIRE);
+
+	return head <= l->cap || l->e[ftr_oplog_first(l, head) % l->cap].epoch < epoch;
+}
+
 int ftr_oplog_find(struct ftr_oplog *const *logs, int nlogs, uint64_t off, uint64_t len,
 		   unsigned op_mask, uint64_t until, struct ftr_op_hit *hits, int max)
 {

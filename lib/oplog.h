@@ -9,6 +9,7 @@
 #ifndef FTR_OPLOG_H
 #define FTR_OPLOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -56,6 +57,8 @@ struct ftr_oplog {
 size_t ftr_oplog_size(uint32_t cap);
 /* l: zeroed memory (a fresh anonymous mapping), so a big log costs nothing untouched. */
 void ftr_oplog_init(struct ftr_oplog *l, uint32_t cap, uint32_t role);
+/* Whether the log still holds every operation of epoch (the ring has not passed it). */
+bool ftr_oplog_reaches(const struct ftr_oplog *l, uint32_t epoch);
 void ftr_oplog_add(struct ftr_oplog *l, const struct ftr_op_entry *e);
 uint64_t ftr_now_ns(void);	/* since ftr_now_reset() */
 uint64_t ftr_now_base(void);	/* CLOCK_MONOTONIC ns at ftr_now_reset() */
