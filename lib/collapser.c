@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The collapser: MADV_COLLAPSE of every PMD of the file, in a fresh random order each
- * round, with the THP contract checked right after each call that returned 0
+ * The collapser: MADV_COLLAPSE of every PMD of the file (but the one the splitter owns
+ * whole this epoch), in a fresh random order each round, with the THP contract checked right after each call that returned 0
  * (contract.h).  And its counterpart for khugepaged mode, which only watches
  * khugepaged's full scans: what it collapsed of our file comes from the trace.
  */
@@ -78,6 +78,11 @@ static int collapser_op(struct ftr_role *r)
 		p->perm_pos = 0;
 	}
 	pmd = p->perm[p->perm_pos++];
+	/* The PMD the splitter owns whole this epoch, it collapses itself: a collapse of
+	 * ours over its 2 MiB write would seal the PMD and end its dirty THP splits for
+	 * the rest of the epoch. */
+	if (!fz && pmd == ftr_owned_pmd(a, r->epoch))
+		return 0;
 	/* Window targeting: the paired writer names the PMD it is about to write. */
 	if (fz && !ftr_fzsync_start_a(&a->sh->fz, &pmd))
 		return 0;

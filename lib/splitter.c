@@ -237,10 +237,10 @@ static bool dirty_split_pages(struct ftr_role *r, uint32_t pmd, bool thp, bool s
 	return true;
 }
 
-/* Whether the folio of the page at off is dirty (kpageflags; the page is mapped). */
-static bool page_dirty(struct ftr_arena *a, uint64_t off)
+/* Whether the folio of the page at off has kpageflags bit kpf (the page is mapped). */
+static bool page_flag(struct ftr_arena *a, uint64_t off, int kpf)
 {
-	return ftr_pages_with_flag(a->map + off, a->psz, FTR_KPF_DIRTY) == 1;
+	return ftr_pages_with_flag(a->map + off, a->psz, kpf) == 1;
 }
 
 /*
@@ -282,7 +282,7 @@ static int dirty_split(struct ftr_role *r, uint32_t first, size_t len, uint32_t 
 		 * few more times.  Whether it was still dirty is asked before each try:
 		 * writeback may have cleaned it meanwhile. */
 		for (int tries = 0; tries < (srop ? 1 : 4); tries++) {
-			dirty = thp && page_dirty(a, off);
+			dirty = thp && page_flag(a, off, FTR_KPF_DIRTY);
 			ret = debugfs_split(r, pmd, srop, &arg, &gen);
 			ftr_role_log_arg(r, FTR_OP_SPLIT, t0, (uint64_t)pmd * a->pmd, a->pmd, gen, ret, arg);
 			if (ret != EBUSY)
@@ -292,7 +292,7 @@ static int dirty_split(struct ftr_role *r, uint32_t first, size_t len, uint32_t 
 		}
 	} else if (!a->replay || srop) {
 		second = srop ? srop->off / FTR_BLOCK : second;
-		dirty = thp && page_dirty(a, off);
+		dirty = thp && page_flag(a, off, FTR_KPF_DIRTY);
 		if ((c = write_range(r, second, a->psz, true, &ret)) > 0)
 			ftr_role_log(r, FTR_OP_PUNCH, t0, (uint64_t)second * FTR_BLOCK, a->psz, 0, ret);
 	} else {
@@ -371,7 +371,7 @@ static int splitter_op(struct ftr_role *r)
 	uint32_t pmd, seg, first, n, arg = 0, gen = 0;
 	uint64_t t0, off, len = a->pmd;
 	enum ftr_op op = FTR_OP_SPLIT;
-	bool thp = false, spare = false;
+	bool thp = false, spare = false, owned = false;
 	int ret = 0, c;
 
 	/* --replay: the recorded PMD (or punched page) and split order, no choices drawn. */
@@ -397,7 +397,15 @@ static int splitter_op(struct ftr_role *r)
 		arg = rop->arg;
 		gen = rop->gen;
 	} else if ((pmd = ftr_owned_pmd(a, r->epoch)) != UINT32_MAX && r->nsegs) {
-		return whole_split(r, pmd);
+		/* A THP that a store or a partial write gave private data (iomap's
+		 * per-block state) stays whole once dirty, the whole PMD written or not:
+		 * it is written back and split clean, and a fresh collapse has none. */
+		(void)*(volatile char *)(a->map + (uint64_t)pmd * a->pmd);
+		if (!own_collapses(a) || !ftr_contract_is_thp(a, pmd, false) ||
+		    !page_flag(a, (uint64_t)pmd * a->pmd, FTR_KPF_PRIVATE))
+			return whole_split(r, pmd);
+		ftr_role_writeback(r, pmd);
+		owned = true;
 	} else {
 		pmd = pick_collapsed_pmd(r, &thp);
 		/* Nothing collapsed to split: a dirty split with a collapse of its own, of
@@ -413,7 +421,7 @@ static int splitter_op(struct ftr_role *r)
 	}
 	t0 = ftr_now_ns();
 	off = (uint64_t)pmd * a->pmd;
-	if (!rop && r->mode != FTR_SPLIT_PAGEOUT && dirty_split_pages(r, pmd, thp, spare, &first, &n))
+	if (!rop && !owned && r->mode != FTR_SPLIT_PAGEOUT && dirty_split_pages(r, pmd, thp, spare, &first, &n))
 		return dirty_split(r, first, a->psz, n, NULL);
 	if (spare)
 		return ftr_pause_us(r, 1000), 0;

@@ -30,6 +30,7 @@ int ftr_smaps_read(pid_t pid, unsigned long addr, struct ftr_smaps *out);
 #define FTR_KPF_COMPOUND_HEAD	15
 #define FTR_KPF_COMPOUND_TAIL	16
 #define FTR_KPF_THP		22
+#define FTR_KPF_PRIVATE		35	/* PG_private: a filesystem's per-folio data */
 
 #define FTR_PM_PRESENT		(1ULL << 63)
 #define FTR_PM_PFN_MASK		((1ULL << 55) - 1)
