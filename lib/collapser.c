@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The collapser: MADV_COLLAPSE of every PMD of the file (but the one the splitter owns
- * whole this epoch), in a fresh random order each round, with the THP contract checked right after each call that returned 0
- * (contract.h).  And its counterpart for khugepaged mode, which only watches
- * khugepaged's full scans: what it collapsed of our file comes from the trace.
+ * whole this epoch), in a fresh random order each round, with the THP contract checked
+ * right after each call that returned 0 (contract.h).  And its counterpart for
+ * khugepaged mode, which only watches khugepaged's full scans: what it collapsed of
+ * our file comes from the trace.
  */
 #include <errno.h>
 #include <fcntl.h>
