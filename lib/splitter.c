@@ -336,11 +336,11 @@ static int dirty_split(struct ftr_role *r, uint32_t first, size_t len, uint32_t 
  * is there (no other writer dirties it meanwhile), write all of it in one pwrite(),
  * split it and read it back from the disk.
  */
-static int whole_split(struct ftr_role *r, uint32_t pmd)
+static int whole_split(struct ftr_role *r, uint32_t pmd, bool thp)
 {
 	struct ftr_arena *a = r->arena;
 
-	if (own_collapses(a) && !ftr_contract_is_thp(a, pmd, false)) {
+	if (own_collapses(a) && !thp) {
 		ftr_role_writeback(r, pmd);
 		own_collapse(r, pmd);
 	}
@@ -401,9 +401,9 @@ static int splitter_op(struct ftr_role *r)
 		 * per-block state) stays whole once dirty, the whole PMD written or not:
 		 * it is written back and split clean, and a fresh collapse has none. */
 		(void)*(volatile char *)(a->map + (uint64_t)pmd * a->pmd);
-		if (!own_collapses(a) || !ftr_contract_is_thp(a, pmd, false) ||
-		    !page_flag(a, (uint64_t)pmd * a->pmd, FTR_KPF_PRIVATE))
-			return whole_split(r, pmd);
+		thp = own_collapses(a) && ftr_contract_is_thp(a, pmd, false);
+		if (!thp || !page_flag(a, (uint64_t)pmd * a->pmd, FTR_KPF_PRIVATE))
+			return whole_split(r, pmd, thp);
 		ftr_role_writeback(r, pmd);
 		owned = true;
 	} else {
